@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// One block of settings for every target: Swift 6 language mode and the upcoming features that
+/// grpc-swift-2 also adopts, so that the whole package reads and checks the same way.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "levee",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LeveePolicy", targets: ["LeveePolicy"]),
+        .library(name: "LeveeTestKit", targets: ["LeveeTestKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        // Test-only:
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure policy state machines: no I/O, time and randomness are parameters.
+        .target(
+            name: "LeveePolicy",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test-only helpers: a manual clock and a seeded random number generator.
+        .target(
+            name: "LeveeTestKit",
+            dependencies: ["LeveePolicy"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LeveePolicyTests",
+            dependencies: [
+                "LeveePolicy",
+                "LeveeTestKit",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
