@@ -28,7 +28,7 @@ import Testing
         let clock = ManualClock()
         var bulkhead = try Self.bulkhead()
         let deadline = bulkhead.queueDeadline(callDeadline: .distantFuture, now: clock.now)
-        for _ in 0..<3 {
+        for _ in 0 ..< 3 {
             #expect(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: clock.now) == .admitted)
         }
         #expect(bulkhead.availableSlots(for: .normal) == 0)
@@ -55,7 +55,7 @@ import Testing
     @Test func criticalMayUseEverySlot() throws {
         let now = ManualClock().now
         var bulkhead = try Self.bulkhead(maxConcurrent: 3, maxQueue: 0, reservedCritical: 2)
-        for _ in 0..<3 {
+        for _ in 0 ..< 3 {
             #expect(bulkhead.tryAcquire(priority: .critical, queueDeadline: now, now: now) == .admitted)
         }
         #expect(bulkhead.tryAcquire(priority: .critical, queueDeadline: now, now: now) == .rejected(.noTimeToWait))
@@ -75,11 +75,15 @@ import Testing
         var bulkhead = try Self.bulkhead(maxConcurrent: 1, maxQueue: 8, reservedCritical: 0)
         let deadline = now + .seconds(1)
         #expect(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now) == .admitted)
-        let normal1 = try #require(Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now)))
+        let normal1 = try #require(
+            Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now))
+        )
         let critical1 = try #require(
             Self.ticket(bulkhead.tryAcquire(priority: .critical, queueDeadline: deadline, now: now))
         )
-        let normal2 = try #require(Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now)))
+        let normal2 = try #require(
+            Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now))
+        )
         let critical2 = try #require(
             Self.ticket(bulkhead.tryAcquire(priority: .critical, queueDeadline: deadline, now: now))
         )
@@ -102,7 +106,9 @@ import Testing
         let deadline = now + .seconds(1)
         #expect(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now) == .admitted)
         #expect(bulkhead.tryAcquire(priority: .critical, queueDeadline: deadline, now: now) == .admitted)
-        let normal = try #require(Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now)))
+        let normal = try #require(
+            Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now))
+        )
         #expect(try bulkhead.release(priority: .critical, now: now) == nil)
         #expect(bulkhead.isQueued(normal))
         #expect(try bulkhead.release(priority: .normal, now: now) == normal)
@@ -122,7 +128,12 @@ import Testing
 
     @Test func queuedEntriesExpireByDeadlineEarliestFirst() throws {
         var clock = ManualClock()
-        var bulkhead = try Self.bulkhead(maxConcurrent: 1, maxQueue: 4, queueTimeout: .milliseconds(100), reservedCritical: 0)
+        var bulkhead = try Self.bulkhead(
+            maxConcurrent: 1,
+            maxQueue: 4,
+            queueTimeout: .milliseconds(100),
+            reservedCritical: 0
+        )
         #expect(bulkhead.tryAcquire(priority: .normal, queueDeadline: .distantFuture, now: clock.now) == .admitted)
         let late = try #require(
             Self.ticket(
@@ -158,7 +169,9 @@ import Testing
         var bulkhead = try Self.bulkhead(maxConcurrent: 1, maxQueue: 4, reservedCritical: 0)
         #expect(bulkhead.tryAcquire(priority: .normal, queueDeadline: .distantFuture, now: clock.now) == .admitted)
         let stale = try #require(
-            Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: clock.now + .milliseconds(10), now: clock.now))
+            Self.ticket(
+                bulkhead.tryAcquire(priority: .normal, queueDeadline: clock.now + .milliseconds(10), now: clock.now)
+            )
         )
         let fresh = try #require(
             Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: clock.now + .seconds(1), now: clock.now))
@@ -182,7 +195,9 @@ import Testing
         let deadline = now + .seconds(1)
         #expect(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now) == .admitted)
         let first = try #require(Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now)))
-        let second = try #require(Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now)))
+        let second = try #require(
+            Self.ticket(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: now))
+        )
         #expect(bulkhead.cancel(first) == true)
         #expect(bulkhead.cancel(first) == false)
         #expect(bulkhead.queued == 1)
