@@ -9,8 +9,8 @@
 /// ```swift
 /// var breaker = try CircuitBreaker(configuration)
 /// switch breaker.tryAcquire(now: now) {
-/// case .admitted(let permit, let transition):
-///     // …call the upstream, then:
+/// case .admitted(let permit, let halfOpened):
+///     // …log `halfOpened` if set, call the upstream, then:
 ///     let transition = breaker.record(outcome, for: permit, duration: elapsed, now: later)
 /// case .rejected(let rejection):
 ///     // answer CIRCUIT_OPEN with rejection.retryAfter
