@@ -1,0 +1,195 @@
+/// The settings of one upstream's circuit breaker: the `breaker:` section of an upstream in the
+/// configuration file (DESIGN.md, "Policy semantics" and "Configuration").
+///
+/// Every field has a default, and the defaults are those of DESIGN.md's example, so
+/// `CircuitBreakerConfiguration.defaults` is what an upstream without a `breaker:` section gets. The
+/// lineage is resilience4j's `CircuitBreakerConfig` (count or time window, minimum number of calls,
+/// failure and slow-call rate thresholds) with Hystrix's single half-open probe and Finagle's growing
+/// open time; `reference/policy-anchors.md` A1 compares them.
+public struct CircuitBreakerConfiguration: Hashable, Sendable {
+    /// Which outcomes the trip rule looks at (YAML `window`). Default: the last 100 outcomes.
+    public var window: Window
+    /// The fewest outcomes in the window before the rates mean anything (YAML `min_calls`). Default 20,
+    /// Hystrix's `requestVolumeThreshold`: with fewer calls, two failures out of three would trip.
+    public var minCalls: Int
+    /// The failure rate, in percent, at or above which the breaker trips (YAML `failure_rate`).
+    /// Default 50, as in resilience4j and Hystrix. Inclusive: exactly 50% trips.
+    public var failureRate: Double
+    /// When a call counts as slow, and the slow-call rate that trips the breaker (YAML `slow_call`).
+    public var slowCall: SlowCall
+    /// How long the breaker stays open the first time it opens (YAML `open_for`). Default 30 s.
+    public var openFor: Duration
+    /// The longest the open time may grow to by doubling on consecutive re-opens (YAML `open_for_max`).
+    /// Default 5 min, Finagle FailureAccrual's cap of 300 s.
+    public var openForMax: Duration
+    /// How many probes HALF_OPEN lets through at once (YAML `half_open_calls`). Default 1, as Hystrix,
+    /// Polly and Finagle: one probe is enough to learn whether a sick upstream is back, and many would
+    /// hit it while it may still be sick.
+    public var halfOpenCalls: Int
+
+    public init(
+        window: Window = .count(size: 100),
+        minCalls: Int = 20,
+        failureRate: Double = 50,
+        slowCall: SlowCall = SlowCall(),
+        openFor: Duration = .seconds(30),
+        openForMax: Duration = .seconds(300),
+        halfOpenCalls: Int = 1
+    ) {
+        self.window = window
+        self.minCalls = minCalls
+        self.failureRate = failureRate
+        self.slowCall = slowCall
+        self.openFor = openFor
+        self.openForMax = openForMax
+        self.halfOpenCalls = halfOpenCalls
+    }
+
+    /// The configuration of DESIGN.md's example: count window 100, `min_calls` 20, `failure_rate` 50,
+    /// `slow_call` 2 s at 100%, `open_for` 30 s, `open_for_max` 5 min, `half_open_calls` 1.
+    public static let defaults = CircuitBreakerConfiguration()
+
+    /// The largest count window: 100 000 outcomes are 1.2 MB of ring per upstream, and more than that
+    /// only makes the breaker slower to notice a change.
+    public static let maximumCountWindowSize = 100_000
+
+    /// The most buckets a time window may have, so that its fixed storage stays small (a 10 s window
+    /// in 1 ms buckets is allowed, a 1 h one in 1 ms buckets is not).
+    public static let maximumTimeWindowBuckets = 10_000
+
+    /// The most probes HALF_OPEN may admit at once.
+    public static let maximumHalfOpenCalls = 10_000
+}
+
+extension CircuitBreakerConfiguration {
+    /// The outcomes the trip rule is computed over (YAML `window: { kind: count, size: 100 }` or
+    /// `{ kind: time, size: 10s }`).
+    public enum Window: Hashable, Sendable {
+        /// The last `size` outcomes, whatever their age (resilience4j COUNT_BASED).
+        case count(size: Int)
+        /// The outcomes of the last `size` of time, kept in buckets of `bucket` each (resilience4j
+        /// TIME_BASED uses one-second buckets; Hystrix ten buckets of one second).
+        ///
+        /// Buckets are aligned to whole multiples of `bucket` on the `Instant` timeline, and the newest
+        /// bucket is the one `now` falls in, so the window actually covers between `size − bucket` and
+        /// `size` of time. That is the price of a fixed-size, allocation-free window.
+        case time(size: Duration, bucket: Duration = .seconds(1))
+
+        /// The YAML spelling of the kind (`count` or `time`).
+        public var kind: String {
+            switch self {
+            case .count: "count"
+            case .time: "time"
+            }
+        }
+    }
+
+    /// When a call is slow, and how many slow calls trip the breaker (YAML `slow_call`).
+    ///
+    /// resilience4j's `slowCallDurationThreshold` and `slowCallRateThreshold`: an upstream that answers
+    /// correctly but too slowly is holding the caller's bulkhead slots and deadline, which is sickness too.
+    public struct SlowCall: Hashable, Sendable {
+        /// A call is slow when it took strictly longer than this (YAML `slow_call.duration`; default 2 s,
+        /// the default attempt timeout). Strict, as resilience4j's `>` comparison.
+        public var duration: Duration
+        /// The slow-call rate, in percent, at or above which the breaker trips (YAML `slow_call.rate`;
+        /// default 100: only a window of nothing but slow calls trips it). Inclusive.
+        public var rate: Double
+
+        public init(duration: Duration = .seconds(2), rate: Double = 100) {
+            self.duration = duration
+            self.rate = rate
+        }
+    }
+}
+
+extension CircuitBreakerConfiguration {
+    /// Checks every field and throws for the first one that a breaker cannot work with, naming it in
+    /// the configuration file's spelling (`failure_rate`, `window.size`, `slow_call.duration`).
+    ///
+    /// Rates must be in `(0, 100]`: a rate of 0 would trip on the first `min_calls` calls even when
+    /// all of them succeeded, which is never what anyone means; to keep the slow-call rule out of the
+    /// way, leave `slow_call.rate` at 100 and make `slow_call.duration` long.
+    public func validate() throws(ConfigurationError) {
+        switch window {
+        case .count(let size):
+            try ConfigurationError.require(
+                size >= 1 && size <= Self.maximumCountWindowSize,
+                "window.size",
+                "\(size)",
+                expected: "a number of calls from 1 to \(Self.maximumCountWindowSize)"
+            )
+            try ConfigurationError.require(
+                minCalls <= size,
+                "min_calls",
+                "\(minCalls)",
+                expected: "at most window.size (\(size)), or the breaker could never trip"
+            )
+        case .time(let size, let bucket):
+            try ConfigurationError.require(
+                bucket > .zero,
+                "window.bucket",
+                bucket.configDescription,
+                expected: "a duration greater than 0"
+            )
+            try ConfigurationError.require(
+                size >= .seconds(1),
+                "window.size",
+                size.configDescription,
+                expected: "a duration of at least 1s"
+            )
+            let sizeNanos = size.nanoseconds
+            let bucketNanos = bucket.nanoseconds
+            try ConfigurationError.require(
+                sizeNanos % bucketNanos == 0,
+                "window.size",
+                size.configDescription,
+                expected: "a whole multiple of window.bucket (\(bucket.configDescription))"
+            )
+            try ConfigurationError.require(
+                sizeNanos / bucketNanos <= Int64(Self.maximumTimeWindowBuckets),
+                "window.size",
+                size.configDescription,
+                expected:
+                    "at most \(Self.maximumTimeWindowBuckets) buckets of window.bucket (\(bucket.configDescription))"
+            )
+        }
+        try ConfigurationError.require(minCalls >= 1, "min_calls", "\(minCalls)", expected: "an integer ≥ 1")
+        try ConfigurationError.require(
+            failureRate > 0 && failureRate <= 100,
+            "failure_rate",
+            "\(failureRate)",
+            expected: "a percentage greater than 0 and at most 100"
+        )
+        try ConfigurationError.require(
+            slowCall.duration > .zero,
+            "slow_call.duration",
+            slowCall.duration.configDescription,
+            expected: "a duration greater than 0"
+        )
+        try ConfigurationError.require(
+            slowCall.rate > 0 && slowCall.rate <= 100,
+            "slow_call.rate",
+            "\(slowCall.rate)",
+            expected: "a percentage greater than 0 and at most 100"
+        )
+        try ConfigurationError.require(
+            openFor > .zero,
+            "open_for",
+            openFor.configDescription,
+            expected: "a duration greater than 0"
+        )
+        try ConfigurationError.require(
+            openForMax >= openFor,
+            "open_for_max",
+            openForMax.configDescription,
+            expected: "a duration at least open_for (\(openFor.configDescription))"
+        )
+        try ConfigurationError.require(
+            halfOpenCalls >= 1 && halfOpenCalls <= Self.maximumHalfOpenCalls,
+            "half_open_calls",
+            "\(halfOpenCalls)",
+            expected: "an integer from 1 to \(Self.maximumHalfOpenCalls)"
+        )
+    }
+}
