@@ -18,6 +18,16 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    Benchmark("breaker acquire+record: count window of 100") { benchmark in
+        var breaker = try CircuitBreaker(.defaults)
+        try measureBreaker(&breaker, benchmark)
+    }
+
+    Benchmark("breaker acquire+record: time window of 10 s") { benchmark in
+        var breaker = try CircuitBreaker(.init(window: .time(size: .seconds(10))))
+        try measureBreaker(&breaker, benchmark)
+    }
+
     Benchmark("bulkhead acquire+release") { benchmark in
         var bulkhead = try Bulkhead(configuration: .defaults)
         var now = Instant(nanoseconds: 1_000_000_000)
@@ -55,4 +65,24 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+}
+
+/// Acquire and record in a steady CLOSED state: one failure in ten, below the 50 % threshold, with the
+/// clock moving 1 µs per call so that a time window rolls its buckets.
+private func measureBreaker(_ breaker: inout CircuitBreaker, _ benchmark: Benchmark) throws {
+    var now = Instant(nanoseconds: 1_000_000_000)
+    var count = 0
+    for _ in benchmark.scaledIterations {
+        now += .microseconds(1)
+        count &+= 1
+        guard case .admitted(let permit, _) = breaker.tryAcquire(now: now) else {
+            throw BenchmarkFailure.unexpectedRejection
+        }
+        let outcome: AttemptOutcome = count % 10 == 0 ? .failure(.httpStatus(503)) : .success
+        blackHole(breaker.record(outcome, for: permit, duration: .milliseconds(3), now: now))
+    }
+}
+
+private enum BenchmarkFailure: Error {
+    case unexpectedRejection
 }
