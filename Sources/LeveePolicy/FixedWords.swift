@@ -25,18 +25,20 @@ struct FixedWords: Hashable, Sendable {
         }
         set {
             precondition(index >= 0 && index < Self.count, "FixedWords index out of range")
-            withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: newValue, toByteOffset: index &* 8, as: UInt64.self) }
+            withUnsafeMutableBytes(of: &storage) {
+                $0.storeBytes(of: newValue, toByteOffset: index &* 8, as: UInt64.self)
+            }
         }
     }
 
     @inlinable
     static func == (lhs: FixedWords, rhs: FixedWords) -> Bool {
-        for index in 0..<count where lhs[index] != rhs[index] { return false }
+        for index in 0 ..< count where lhs[index] != rhs[index] { return false }
         return true
     }
 
     @inlinable
     func hash(into hasher: inout Hasher) {
-        for index in 0..<Self.count { hasher.combine(self[index]) }
+        for index in 0 ..< Self.count { hasher.combine(self[index]) }
     }
 }
