@@ -47,8 +47,8 @@ public struct GRPCTimeout: Hashable, Sendable, CustomStringConvertible {
     /// The timeout to send for `duration` remaining: the finest unit whose value fits in 8 digits,
     /// rounded **down**, so the upstream never believes it has more time than the caller will wait for
     /// it (its own DEADLINE_EXCEEDED then reaches us before we give up). Because a coarser unit is used
-    /// only when the finer value has more than 8 digits, the time lost to rounding is under 10⁻⁷ of the
-    /// duration. A negative duration gives `0n` (the shell should not send an expired call at all:
+    /// only when the finer value has more than 8 digits, and the units grow by at most ×1000, the value
+    /// sent keeps at least 6 digits: the time lost to rounding is under 10⁻⁵ of the duration. A negative duration gives `0n` (the shell should not send an expired call at all:
     /// DESIGN.md); the largest durations clamp to `99999999H`.
     public init(rounding duration: Duration) {
         let nanoseconds = Swift.max(0, duration.nanoseconds)
