@@ -39,7 +39,9 @@ import Testing
         #expect(GRPCTimeout(headerValue: value)?.duration == expected)
     }
 
-    @Test(arguments: ["", "S", "100", "123456789S", "-1S", "+1S", "1s", "1x", "1.5S", " 1S", "1S ", "1 S", "a1S", "1SS"])
+    @Test(arguments: [
+        "", "S", "100", "123456789S", "-1S", "+1S", "1s", "1x", "1.5S", " 1S", "1S ", "1 S", "a1S", "1SS",
+    ])
     func rejects(value: String) {
         #expect(GRPCTimeout(headerValue: value) == nil)
     }

@@ -23,32 +23,52 @@ import Testing
         Scenario(name: "ignored stops", outcome: .ignored, expected: .ignored),
         Scenario(name: "404 success stops", outcome: .success, status: .http(404), expected: .succeeded),
         Scenario(name: "429 listed is retried", outcome: .success, status: .http(429), expected: nil),
-        Scenario(name: "429 on a POST is not", outcome: .success, status: .http(429), isIdempotent: false,
-                 expected: .notIdempotent),
+        Scenario(
+            name: "429 on a POST is not",
+            outcome: .success,
+            status: .http(429),
+            isIdempotent: false,
+            expected: .notIdempotent
+        ),
         Scenario(name: "gRPC INTERNAL not in on", outcome: .failure(.grpcStatus(13)), expected: .notRetryable),
         Scenario(name: "gRPC UNAVAILABLE in on", outcome: .failure(.grpcStatus(14)), expected: nil),
         Scenario(name: "POST 5xx without key", isIdempotent: false, expected: .notIdempotent),
         Scenario(name: "POST reset", outcome: .failure(.reset), isIdempotent: false, expected: .notIdempotent),
         Scenario(name: "POST timeout", outcome: .failure(.timeout), isIdempotent: false, expected: .notIdempotent),
-        Scenario(name: "POST connect failure retries", outcome: .failure(.connectFailure), isIdempotent: false,
-                 expected: nil),
+        Scenario(
+            name: "POST connect failure retries",
+            outcome: .failure(.connectFailure),
+            isIdempotent: false,
+            expected: nil
+        ),
         Scenario(name: "third attempt was the last", attemptsMade: 3, expected: .attemptsExhausted),
         Scenario(name: "second attempt may retry", attemptsMade: 2, expected: nil),
         Scenario(name: "server says no", pushback: .doNotRetry, expected: .serverPushback),
         Scenario(name: "server delay within deadline", pushback: .retry(after: .seconds(2)), expected: nil),
         Scenario(name: "server delay past deadline", pushback: .retry(after: .seconds(6)), expected: .deadline),
         Scenario(name: "server delay ending at deadline", pushback: .retry(after: .seconds(5)), expected: .deadline),
-        Scenario(name: "no useful time left", pushback: .retry(after: .milliseconds(4_999) + .microseconds(500)),
-                 expected: .deadline),
+        Scenario(
+            name: "no useful time left",
+            pushback: .retry(after: .milliseconds(4_999) + .microseconds(500)),
+            expected: .deadline
+        ),
         Scenario(name: "deadline already spent", deadline: .zero, expected: .deadline),
-        Scenario(name: "no deadline, long server delay", pushback: .retry(after: .seconds(3_600)), deadline: nil,
-                 expected: nil),
+        Scenario(
+            name: "no deadline, long server delay",
+            pushback: .retry(after: .seconds(3_600)),
+            deadline: nil,
+            expected: nil
+        ),
     ]
 
     @Test(arguments: scenarios)
     func decisionTable(scenario: Scenario) {
-        let policy = RetryPolicy(configuration: .init(on: [.connectFailure, .reset, .timeout, .httpStatus(500...599),
-                                                           .httpStatus(429...429), .grpcStatus(14)]))
+        let policy = RetryPolicy(
+            configuration: .init(on: [
+                .connectFailure, .reset, .timeout, .httpStatus(500 ... 599),
+                .httpStatus(429 ... 429), .grpcStatus(14),
+            ])
+        )
         var budget = policy.makeBudget()
         var backoff = policy.makeBackoff()
         var rng = SeededRandom(seed: 11)
@@ -91,7 +111,7 @@ import Testing
         var rng = SeededRandom(seed: 1)
         let clock = ManualClock()
         var decisions: [RetryDecision<Int>] = []
-        for call in 0..<3 {
+        for call in 0 ..< 3 {
             var backoff = policy.makeBackoff()
             decisions.append(
                 policy.decide(
@@ -115,11 +135,11 @@ import Testing
         let policy = RetryPolicy(configuration: .init(maxAttempts: 10, backoff: .init(max: .seconds(10))))
         var rng = SeededRandom(seed: 2024)
         var clock = ManualClock()
-        for _ in 0..<500 {
+        for _ in 0 ..< 500 {
             var budget = policy.makeBudget()
             var backoff = policy.makeBackoff()
-            let deadline = Deadline.after(.milliseconds(Int64.random(in: 0...3_000, using: &rng)), from: clock.now)
-            for attempt in 1..<10 {
+            let deadline = Deadline.after(.milliseconds(Int64.random(in: 0 ... 3_000, using: &rng)), from: clock.now)
+            for attempt in 1 ..< 10 {
                 let decision = policy.decide(
                     outcome: .failure(.timeout),
                     isIdempotent: true,
@@ -187,19 +207,24 @@ import Testing
 
     @Test func onListParsesFromConfigStrings() throws {
         let parsed = try AttemptPattern.parseList(
-            ["connect-failure", "reset", "timeout", "5xx", "503", "429", "500-504", "unavailable", "RESOURCE_EXHAUSTED"],
+            [
+                "connect-failure", "reset", "timeout", "5xx", "503", "429", "500-504", "unavailable",
+                "RESOURCE_EXHAUSTED",
+            ],
             key: "on"
         )
         #expect(
             parsed == [
-                .connectFailure, .reset, .timeout, .httpStatus(500...599), .httpStatus(503...503),
-                .httpStatus(429...429), .httpStatus(500...504), .grpcStatus(14), .grpcStatus(8),
+                .connectFailure, .reset, .timeout, .httpStatus(500 ... 599), .httpStatus(503 ... 503),
+                .httpStatus(429 ... 429), .httpStatus(500 ... 504), .grpcStatus(14), .grpcStatus(8),
             ]
         )
-        #expect(parsed.map(\.description) == [
-            "connect-failure", "reset", "timeout", "5xx", "503", "429", "500-504", "unavailable",
-            "resource-exhausted",
-        ])
+        #expect(
+            parsed.map(\.description) == [
+                "connect-failure", "reset", "timeout", "5xx", "503", "429", "500-504", "unavailable",
+                "resource-exhausted",
+            ]
+        )
     }
 
     @Test(arguments: ["6xx", "600", "99", "5x", "504-500", "", "unavailabel", "connect failure", "-503", "5033"])
@@ -212,7 +237,7 @@ import Testing
     @Test(arguments: [
         (RetryConfiguration(maxAttempts: 0), "max_attempts", "0"),
         (RetryConfiguration(maxAttempts: 11), "max_attempts", "11"),
-        (RetryConfiguration(on: [.reset, .timeout, .httpStatus(600...700)]), "on[2]", "600-700"),
+        (RetryConfiguration(on: [.reset, .timeout, .httpStatus(600 ... 700)]), "on[2]", "600-700"),
         (RetryConfiguration(on: [.grpcStatus(17)]), "on[0]", "grpc-17"),
         (RetryConfiguration(backoff: .init(base: .zero)), "backoff.base", "0s"),
         (RetryConfiguration(budget: .init(ratio: -1)), "budget.ratio", "-1.0"),
