@@ -1,0 +1,145 @@
+/// The retries an upstream may still take: Finagle's `RetryBudget` (a `TokenRetryBudget` over a
+/// `LeakyTokenBucket`), which Linkerd also uses.
+///
+/// Each original request deposits 1000 tokens; each retry withdraws ⌊1000/ratio⌋, so about `ratio`
+/// retries are allowed per request. Deposits and withdrawals both expire after `ttl`: they are kept in
+/// a ring of 10 slices of `ttl/10` each (Finagle's `WindowedAdder`), so an entry counts for between
+/// 0.9·ttl and ttl. A fixed reserve of `minPerSecond·ttl·cost` tokens is always added, so a budget
+/// with no traffic still allows `minPerSecond·ttl` retries per window (with the defaults it starts at
+/// a balance of 100).
+///
+/// Integer tokens keep every operation exact; the ring is stored inline, so `deposit(now:)`,
+/// `tryWithdraw(now:)` and `balance(now:)` allocate nothing and cost a few additions (plus clearing at
+/// most 10 slots when time has moved on).
+///
+/// DESIGN.md "Retries": the budget is charged when the retry is decided (`RetryPolicy.decide` does the
+/// withdrawal), so retries waiting in backoff count against it.
+public struct RetryBudget: Sendable {
+    /// The configuration the budget follows.
+    public let configuration: RetryBudgetConfiguration
+
+    /// Tokens one original request adds: 1000 (Finagle's `ScaleFactor`), or 0 when `ratio` is 0 (then
+    /// only the reserve can pay for retries).
+    public let depositAmount: Int64
+    /// Tokens one retry costs: ⌊1000/ratio⌋, or 1 when `ratio` is 0 (Finagle `RetryBudget.apply`).
+    public let withdrawalAmount: Int64
+    /// Tokens that are always there: `minPerSecond·ttl·withdrawalAmount` (ttl in milliseconds here,
+    /// where Finagle truncates it to whole seconds).
+    public let reserve: Int64
+
+    @usableFromInline
+    static let sliceCount: Int64 = 10
+
+    @usableFromInline
+    let sliceNanoseconds: Int64
+
+    /// Net tokens (deposits minus withdrawals) per slice, as Int64 bit patterns.
+    @usableFromInline
+    var slices = FixedWords()
+    /// The sum of `slices`.
+    @usableFromInline
+    var total: Int64 = 0
+    /// The number of the slice `now` fell in at the last event (`now / sliceNanoseconds`), or `.min`
+    /// before the first event.
+    @usableFromInline
+    var currentSlice: Int64 = .min
+
+    /// A budget with no deposits yet: only the reserve is available.
+    public init(configuration: RetryBudgetConfiguration = .defaults) {
+        self.configuration = configuration
+        let ratio = configuration.ratio.isFinite ? Swift.max(0, configuration.ratio) : 0
+        if ratio == 0 {
+            depositAmount = 0
+            withdrawalAmount = 1
+        } else {
+            depositAmount = 1000
+            withdrawalAmount = Swift.max(1, Int64(Swift.min(1000 / ratio, Double(Int32.max))))
+        }
+        let ttlNanoseconds = Swift.max(configuration.ttl.nanoseconds, Self.sliceCount)
+        sliceNanoseconds = ttlNanoseconds / Self.sliceCount
+        let ttlMilliseconds = ttlNanoseconds / 1_000_000
+        let perSecond = Int64(Swift.max(0, configuration.minPerSecond))
+        let (scaled, overflow) = (perSecond * ttlMilliseconds).multipliedReportingOverflow(by: withdrawalAmount)
+        reserve = overflow ? Int64.max / 4 : scaled / 1000
+    }
+
+    /// Records one original request: it earns the upstream `ratio` of a retry.
+    @inlinable
+    public mutating func deposit(now: Instant) {
+        advance(to: now)
+        add(depositAmount)
+    }
+
+    /// Takes one retry's worth of tokens if the budget has it; returns whether it did.
+    @inlinable
+    public mutating func tryWithdraw(now: Instant) -> Bool {
+        advance(to: now)
+        guard total &+ reserve >= withdrawalAmount else { return false }
+        add(-withdrawalAmount)
+        return true
+    }
+
+    /// The number of retries the budget would allow now (Finagle's `balance`: tokens / cost, never
+    /// negative). Does not change the budget.
+    @inlinable
+    public func balance(now: Instant) -> Int {
+        let live = liveTotal(at: now)
+        return Int(Swift.max(0, (live &+ reserve) / withdrawalAmount))
+    }
+
+    @inlinable
+    func sliceNumber(of now: Instant) -> Int64 {
+        now.nanoseconds / sliceNanoseconds
+    }
+
+    @inlinable
+    static func slot(of slice: Int64) -> Int {
+        let remainder = slice % sliceCount
+        return Int(remainder < 0 ? remainder + sliceCount : remainder)
+    }
+
+    @inlinable
+    mutating func add(_ tokens: Int64) {
+        let slot = Self.slot(of: currentSlice)
+        slices[slot] = UInt64(bitPattern: Int64(bitPattern: slices[slot]) &+ tokens)
+        total &+= tokens
+    }
+
+    /// Moves the ring on to `now`'s slice, expiring the slices that have left the window. Time that goes
+    /// backwards (a shell's clock read racing another's) stays in the current slice.
+    @inlinable
+    mutating func advance(to now: Instant) {
+        let slice = sliceNumber(of: now)
+        guard currentSlice != .min else {
+            currentSlice = slice
+            return
+        }
+        let gap = slice &- currentSlice
+        guard gap > 0 else { return }
+        if gap >= Self.sliceCount {
+            slices = FixedWords()
+            total = 0
+        } else {
+            for step in 1 ... gap {
+                let slot = Self.slot(of: currentSlice &+ step)
+                total &-= Int64(bitPattern: slices[slot])
+                slices[slot] = 0
+            }
+        }
+        currentSlice = slice
+    }
+
+    /// The sum of the slices that are still in the window at `now`, without moving the ring.
+    @inlinable
+    func liveTotal(at now: Instant) -> Int64 {
+        guard currentSlice != .min else { return 0 }
+        let gap = sliceNumber(of: now) &- currentSlice
+        if gap <= 0 { return total }
+        if gap >= Self.sliceCount { return 0 }
+        var sum: Int64 = 0
+        for age in 0 ..< (Self.sliceCount - gap) {
+            sum &+= Int64(bitPattern: slices[Self.slot(of: currentSlice &- age)])
+        }
+        return sum
+    }
+}
