@@ -102,11 +102,11 @@ public enum AttemptPattern: Hashable, Sendable, CustomStringConvertible {
     /// `503`, `5xx` or `500-599`, within 100-599 and in order; nil for anything else.
     private static func httpRange(_ text: String) -> ClosedRange<Int>? {
         let bytes = Array(text.utf8)
-        if bytes.count == 3, (UInt8(ascii: "1") ... UInt8(ascii: "5")).contains(bytes[0]),
+        if bytes.count == 3, (UInt8(ascii: "1")...UInt8(ascii: "5")).contains(bytes[0]),
             bytes[1] == UInt8(ascii: "x"), bytes[2] == UInt8(ascii: "x")
         {
             let hundreds = Int(bytes[0] - UInt8(ascii: "0")) * 100
-            return hundreds ... (hundreds + 99)
+            return hundreds...(hundreds + 99)
         }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 1 || parts.count == 2 else { return nil }
@@ -118,7 +118,7 @@ public enum AttemptPattern: Hashable, Sendable, CustomStringConvertible {
         } else {
             upper = lower
         }
-        return lower <= upper ? lower ... upper : nil
+        return lower <= upper ? lower...upper : nil
     }
 
     private static func threeDigitStatus(_ text: Substring) -> Int? {

@@ -78,17 +78,17 @@ public struct Backoff: Sendable {
         case .none:
             nanoseconds = ceilingNanoseconds(forRetry: n)
         case .full:
-            nanoseconds = Int64.random(in: 0 ... ceilingNanoseconds(forRetry: n), using: &rng)
+            nanoseconds = Int64.random(in: 0...ceilingNanoseconds(forRetry: n), using: &rng)
         case .equal:
             let ceiling = ceilingNanoseconds(forRetry: n)
             let half = ceiling / 2
-            nanoseconds = half + Int64.random(in: 0 ... (ceiling - half), using: &rng)
+            nanoseconds = half + Int64.random(in: 0...(ceiling - half), using: &rng)
         case .decorrelated:
             let base = Swift.min(baseNanoseconds, cap)
             let previous = n <= 1 ? base : Swift.max(previousNanoseconds, base)
             let (tripled, overflow) = previous.multipliedReportingOverflow(by: 3)
             let upper = overflow ? cap : Swift.min(cap, tripled)
-            nanoseconds = upper <= base ? upper : Int64.random(in: base ... upper, using: &rng)
+            nanoseconds = upper <= base ? upper : Int64.random(in: base...upper, using: &rng)
         }
         previousNanoseconds = nanoseconds
         return .nanoseconds(nanoseconds)

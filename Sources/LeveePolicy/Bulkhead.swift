@@ -39,7 +39,7 @@ public struct Bulkhead: Sendable {
         let capacity = configuration.maxQueue
         self.slots = ContiguousArray()
         self.slots.reserveCapacity(capacity)
-        for index in 0 ..< capacity {
+        for index in 0..<capacity {
             let next = index + 1 < capacity ? Int32(index + 1) : QueueSlot.none
             self.slots.append(QueueSlot(next: next))
         }

@@ -132,7 +132,7 @@ struct OutcomeWindow: Sendable {
         guard steps < Int64(buckets.count) else { return .zero }
         var result = totals
         var index = head
-        for _ in 0 ..< Int(steps) {
+        for _ in 0..<Int(steps) {
             index += 1
             if index == buckets.count { index = 0 }
             result.calls -= Int(buckets[index].calls)
@@ -154,7 +154,7 @@ struct OutcomeWindow: Sendable {
             for index in buckets.indices { buckets[index] = .empty }
             totals = .zero
         } else {
-            for _ in 0 ..< Int(steps) {
+            for _ in 0..<Int(steps) {
                 head += 1
                 if head == buckets.count { head = 0 }
                 subtract(buckets[head])

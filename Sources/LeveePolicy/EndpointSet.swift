@@ -22,7 +22,7 @@ public struct EndpointSet: Hashable, Sendable {
 
     /// The set of all endpoints `0..<count`.
     public static func all(count: Int) -> EndpointSet {
-        EndpointSet(0 ..< count)
+        EndpointSet(0..<count)
     }
 
     /// Whether `endpoint` is in the set.
@@ -85,7 +85,7 @@ public struct EndpointSet: Hashable, Sendable {
     public static func == (lhs: EndpointSet, rhs: EndpointSet) -> Bool {
         guard lhs.low == rhs.low else { return false }
         let words = max(lhs.high.count, rhs.high.count)
-        for index in 0 ..< words {
+        for index in 0..<words {
             let left = index < lhs.high.count ? lhs.high[index] : 0
             let right = index < rhs.high.count ? rhs.high[index] : 0
             if left != right { return false }
@@ -97,6 +97,6 @@ public struct EndpointSet: Hashable, Sendable {
         hasher.combine(low)
         // Trailing zero words do not change the set, so they must not change the hash.
         let last = high.lastIndex { $0 != 0 }.map { $0 + 1 } ?? 0
-        for index in 0 ..< last { hasher.combine(high[index]) }
+        for index in 0..<last { hasher.combine(high[index]) }
     }
 }

@@ -33,12 +33,12 @@ struct FixedWords: Hashable, Sendable {
 
     @inlinable
     static func == (lhs: FixedWords, rhs: FixedWords) -> Bool {
-        for index in 0 ..< count where lhs[index] != rhs[index] { return false }
+        for index in 0..<count where lhs[index] != rhs[index] { return false }
         return true
     }
 
     @inlinable
     func hash(into hasher: inout Hasher) {
-        for index in 0 ..< Self.count { hasher.combine(self[index]) }
+        for index in 0..<Self.count { hasher.combine(self[index]) }
     }
 }

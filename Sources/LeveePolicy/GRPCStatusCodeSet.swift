@@ -1,7 +1,7 @@
 /// A set of gRPC status codes (0 OK to 16 UNAUTHENTICATED, gRPC `doc/statuscodes.md`), as a bitmask.
 public struct GRPCStatusCodeSet: Hashable, Sendable {
     /// The codes gRPC defines. A client maps any other code it receives to UNKNOWN (2).
-    public static let validRange: ClosedRange<Int> = 0 ... 16
+    public static let validRange: ClosedRange<Int> = 0...16
 
     /// The names of the codes, indexed by code, in the spelling the configuration uses (the canonical
     /// upper-snake names of `statuscodes.md`, lower-cased, with `-` for `_`).

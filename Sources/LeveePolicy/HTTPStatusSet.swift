@@ -5,7 +5,7 @@
 public struct HTTPStatusSet: Hashable, Sendable {
     /// The codes a set can hold: the three-digit range of RFC 9110 §15 ("the first digit of the status
     /// code defines the class of response", 1xx to 5xx).
-    public static let validRange: ClosedRange<Int> = 100 ... 599
+    public static let validRange: ClosedRange<Int> = 100...599
 
     @usableFromInline
     var words = FixedWords()
@@ -31,13 +31,13 @@ public struct HTTPStatusSet: Hashable, Sendable {
         let lower = Swift.max(range.lowerBound, Self.validRange.lowerBound)
         let upper = Swift.min(range.upperBound, Self.validRange.upperBound)
         guard lower <= upper else { return }
-        for status in lower ... upper { insert(status) }
+        for status in lower...upper { insert(status) }
     }
 
     /// Adds every code of `other`.
     @inlinable
     public mutating func formUnion(_ other: HTTPStatusSet) {
-        for index in 0 ..< FixedWords.count { words[index] |= other.words[index] }
+        for index in 0..<FixedWords.count { words[index] |= other.words[index] }
     }
 
     /// Whether `status` is in the set; never for a code outside `validRange`.
@@ -50,7 +50,7 @@ public struct HTTPStatusSet: Hashable, Sendable {
     /// Whether the set holds no code.
     @inlinable
     public var isEmpty: Bool {
-        for index in 0 ..< FixedWords.count where words[index] != 0 { return false }
+        for index in 0..<FixedWords.count where words[index] != 0 { return false }
         return true
     }
 }

@@ -90,7 +90,7 @@ public struct LoadBalancer: Sendable {
         var availableFresh = 0
         var available = 0
         var fresh = 0
-        for endpoint in 0 ..< count {
+        for endpoint in 0..<count {
             let isFresh = !avoiding.contains(endpoint)
             let isUp = isAvailable(endpoint)
             if isUp { available += 1 }
@@ -119,7 +119,7 @@ public struct LoadBalancer: Sendable {
 
         switch configuration.policy {
         case .roundRobin:
-            for step in 0 ..< count {
+            for step in 0..<count {
                 let endpoint = (cursor + step) % count
                 if isCandidate(endpoint) {
                     cursor = (endpoint + 1) % count
@@ -130,15 +130,15 @@ public struct LoadBalancer: Sendable {
         case .leastLoaded:
             func candidate(_ rank: Int) -> Int {
                 var seen = 0
-                for endpoint in 0 ..< count where isCandidate(endpoint) {
+                for endpoint in 0..<count where isCandidate(endpoint) {
                     if seen == rank { return endpoint }
                     seen += 1
                 }
                 preconditionFailure("candidate rank \(rank) out of \(size)")
             }
             if size == 1 { return candidate(0) }
-            let firstRank = Int.random(in: 0 ..< size, using: &rng)
-            var secondRank = Int.random(in: 0 ..< (size - 1), using: &rng)
+            let firstRank = Int.random(in: 0..<size, using: &rng)
+            var secondRank = Int.random(in: 0..<(size - 1), using: &rng)
             if secondRank >= firstRank { secondRank += 1 }
             let first = candidate(firstRank)
             let second = candidate(secondRank)

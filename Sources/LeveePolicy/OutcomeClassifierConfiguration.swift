@@ -15,7 +15,7 @@ public struct OutcomeClassifierConfiguration: Hashable, Sendable {
 
     public init(
         failure: [AttemptPattern] = [
-            .httpStatus(500 ... 599), .grpcStatus(2), .grpcStatus(4), .grpcStatus(13), .grpcStatus(14),
+            .httpStatus(500...599), .grpcStatus(2), .grpcStatus(4), .grpcStatus(13), .grpcStatus(14),
         ],
         ignored: [AttemptPattern] = [.grpcStatus(1)]
     ) {

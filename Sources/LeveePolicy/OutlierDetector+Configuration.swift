@@ -55,7 +55,7 @@ public struct OutlierDetectionConfiguration: Hashable, Sendable {
             expected: "a duration ≥ base_ejection_time (\(baseEjectionTime.configDescription))"
         )
         try ConfigurationError.require(
-            (0 ... 100).contains(maxEjectionPercent),
+            (0...100).contains(maxEjectionPercent),
             "max_ejection_percent",
             "\(maxEjectionPercent)",
             expected: "an integer between 0 and 100"

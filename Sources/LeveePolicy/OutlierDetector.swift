@@ -71,7 +71,7 @@ public struct OutlierDetector: Sendable {
     /// The endpoints available at `now` (allocation-free for up to 64 endpoints).
     public func availableEndpoints(now: Instant) -> EndpointSet {
         var set = EndpointSet()
-        for endpoint in 0 ..< endpoints.count where isAvailable(endpoint, now: now) {
+        for endpoint in 0..<endpoints.count where isAvailable(endpoint, now: now) {
             set.insert(endpoint)
         }
         return set
@@ -121,7 +121,7 @@ public struct OutlierDetector: Sendable {
     /// Reports one endpoint whose ejection time has passed (`<= now`) and makes it a candidate again;
     /// `nil` when there is none. Call it in a loop at `nextRestoreTime`.
     public mutating func restoreDue(now: Instant) -> OutlierEvent? {
-        for endpoint in 0 ..< endpoints.count {
+        for endpoint in 0..<endpoints.count {
             let record = endpoints[endpoint]
             if record.isEjected && record.ejectedUntil <= now {
                 restore(endpoint, now: now)

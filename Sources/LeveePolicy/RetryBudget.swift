@@ -120,7 +120,7 @@ public struct RetryBudget: Sendable {
             slices = FixedWords()
             total = 0
         } else {
-            for step in 1 ... gap {
+            for step in 1...gap {
                 let slot = Self.slot(of: currentSlice &+ step)
                 total &-= Int64(bitPattern: slices[slot])
                 slices[slot] = 0
@@ -137,7 +137,7 @@ public struct RetryBudget: Sendable {
         if gap <= 0 { return total }
         if gap >= Self.sliceCount { return 0 }
         var sum: Int64 = 0
-        for age in 0 ..< (Self.sliceCount - gap) {
+        for age in 0..<(Self.sliceCount - gap) {
             sum &+= Int64(bitPattern: slices[Self.slot(of: currentSlice &- age)])
         }
         return sum

@@ -23,7 +23,7 @@ public struct RetryConfiguration: Hashable, Sendable {
 
     public init(
         maxAttempts: Int = 3,
-        on: [AttemptPattern] = [.connectFailure, .reset, .timeout, .httpStatus(500 ... 599), .grpcStatus(14)],
+        on: [AttemptPattern] = [.connectFailure, .reset, .timeout, .httpStatus(500...599), .grpcStatus(14)],
         backoff: BackoffConfiguration = .defaults,
         budget: RetryBudgetConfiguration = .defaults,
         idempotentMethods: [String] = [],

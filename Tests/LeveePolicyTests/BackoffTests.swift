@@ -22,8 +22,8 @@ import Testing
         var backoff = Backoff(configuration: .init(jitter: .none))
         var rng = SeededRandom(seed: 1)
         var delays: [Duration] = []
-        for retry in 1 ... 8 { delays.append(backoff.delay(forRetry: retry, using: &rng)) }
-        #expect(delays == (1 ... 8).map { Backoff(configuration: .init(jitter: .none)).ceiling(forRetry: $0) })
+        for retry in 1...8 { delays.append(backoff.delay(forRetry: retry, using: &rng)) }
+        #expect(delays == (1...8).map { Backoff(configuration: .init(jitter: .none)).ceiling(forRetry: $0) })
     }
 
     @Test(arguments: [1, 2, 3, 5, 10, 40, 1_000_000])
@@ -32,7 +32,7 @@ import Testing
         var rng = SeededRandom(seed: UInt64(retry))
         let ceiling = backoff.ceiling(forRetry: retry)
         var sum = Duration.zero
-        for _ in 0 ..< 2_000 {
+        for _ in 0..<2_000 {
             let delay = backoff.delay(forRetry: retry, using: &rng)
             #expect(delay >= .zero && delay <= ceiling)
             sum += delay
@@ -47,7 +47,7 @@ import Testing
         var backoff = Backoff(configuration: .init(jitter: .equal))
         var rng = SeededRandom(seed: 7)
         let ceiling = backoff.ceiling(forRetry: retry)
-        for _ in 0 ..< 2_000 {
+        for _ in 0..<2_000 {
             let delay = backoff.delay(forRetry: retry, using: &rng)
             #expect(delay >= ceiling / 2 && delay <= ceiling)
         }
@@ -57,7 +57,7 @@ import Testing
         var backoff = Backoff(configuration: .init(jitter: .decorrelated))
         var rng = SeededRandom(seed: 99)
         var previous = Duration.milliseconds(25)
-        for retry in 1 ... 5_000 {
+        for retry in 1...5_000 {
             let delay = backoff.nextDelay(using: &rng)
             #expect(delay >= .milliseconds(25) && delay <= .seconds(1))
             if retry > 1 { #expect(delay <= previous * 3) }
@@ -68,8 +68,8 @@ import Testing
     @Test func decorrelatedJitterRestartsFromBaseAtTheFirstRetry() {
         var backoff = Backoff(configuration: .init(jitter: .decorrelated))
         var rng = SeededRandom(seed: 3)
-        for _ in 0 ..< 50 { _ = backoff.nextDelay(using: &rng) }
-        for _ in 0 ..< 200 {
+        for _ in 0..<50 { _ = backoff.nextDelay(using: &rng) }
+        for _ in 0..<200 {
             #expect(backoff.delay(forRetry: 1, using: &rng) <= .milliseconds(75))
         }
     }
@@ -106,7 +106,7 @@ import Testing
         var rngB = SeededRandom(seed: 42)
         var delaysA: [Duration] = []
         var delaysB: [Duration] = []
-        for _ in 0 ..< 10 {
+        for _ in 0..<10 {
             delaysA.append(a.nextDelay(using: &rngA))
             delaysB.append(b.nextDelay(using: &rngB))
         }

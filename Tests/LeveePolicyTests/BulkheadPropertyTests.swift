@@ -7,15 +7,15 @@ import Testing
 /// model of what the bulkhead holds.
 @Suite struct BulkheadPropertyTests {
     /// One step: the operation is `code % 5`, the rest of `code` picks its arguments.
-    private static let steps = Gen.int(in: 0 ... 1_000_000).array(of: 1 ... 300)
+    private static let steps = Gen.int(in: 0...1_000_000).array(of: 1...300)
 
     @Test func limitsQueueBoundAndReservedSlotsHoldUnderRandomInterleavings() async {
         await propertyCheck(
             count: 300,
             input: Self.steps,
-            Gen.int(in: 1 ... 6),
-            Gen.int(in: 0 ... 5),
-            Gen.int(in: 0 ... 5)
+            Gen.int(in: 1...6),
+            Gen.int(in: 0...5),
+            Gen.int(in: 0...5)
         ) { steps, maxConcurrent, maxQueue, reserved in
             let configuration = BulkheadConfiguration(
                 maxConcurrent: maxConcurrent,

@@ -28,7 +28,7 @@ import Testing
         let clock = ManualClock()
         var bulkhead = try Self.bulkhead()
         let deadline = bulkhead.queueDeadline(callDeadline: .distantFuture, now: clock.now)
-        for _ in 0 ..< 3 {
+        for _ in 0..<3 {
             #expect(bulkhead.tryAcquire(priority: .normal, queueDeadline: deadline, now: clock.now) == .admitted)
         }
         #expect(bulkhead.availableSlots(for: .normal) == 0)
@@ -55,7 +55,7 @@ import Testing
     @Test func criticalMayUseEverySlot() throws {
         let now = ManualClock().now
         var bulkhead = try Self.bulkhead(maxConcurrent: 3, maxQueue: 0, reservedCritical: 2)
-        for _ in 0 ..< 3 {
+        for _ in 0..<3 {
             #expect(bulkhead.tryAcquire(priority: .critical, queueDeadline: now, now: now) == .admitted)
         }
         #expect(bulkhead.tryAcquire(priority: .critical, queueDeadline: now, now: now) == .rejected(.noTimeToWait))

@@ -25,13 +25,13 @@ import Testing
         }
     }
 
-    static let steps = Gen.int(in: 0 ... 119).array(of: 1 ... 300)
+    static let steps = Gen.int(in: 0...119).array(of: 1...300)
 
     /// Whatever the interleaving of acquires, results, releases and time, HALF_OPEN never has more than
     /// `half_open_calls` probes out or reported: counted from the outside, per generation, as the probe
     /// permits handed out minus those given back.
     @Test func halfOpenNeverAdmitsMoreThanTheConfiguredProbes() async {
-        await propertyCheck(input: Gen.int(in: 1 ... 4), Gen.int(in: 1 ... 8), Self.steps) {
+        await propertyCheck(input: Gen.int(in: 1...4), Gen.int(in: 1...8), Self.steps) {
             halfOpenCalls,
             windowSize,
             codes in
@@ -86,7 +86,7 @@ import Testing
 
     /// The window's numbers stay within the window, whatever trips and closes along the way.
     @Test func snapshotCountsNeverExceedTheWindowSize() async {
-        await propertyCheck(input: Gen.int(in: 1 ... 12), Self.steps) { windowSize, codes in
+        await propertyCheck(input: Gen.int(in: 1...12), Self.steps) { windowSize, codes in
             var clock = ManualClock()
             var breaker = try CircuitBreaker(
                 CircuitBreakerConfiguration(
@@ -123,11 +123,11 @@ import Testing
     /// `size` outcomes meet the rule, computed naively: ≥ `min_calls` and a rate at or above a threshold.
     @Test func aClosedBreakerTripsExactlyWhenTheNaiveRuleSaysSo() async {
         await propertyCheck(
-            input: Gen.int(in: 1 ... 10),
-            Gen.int(in: 1 ... 10),
-            Gen.int(in: 1 ... 100),
-            Gen.int(in: 1 ... 100),
-            Gen.int(in: 0 ... 3).array(of: 1 ... 60)
+            input: Gen.int(in: 1...10),
+            Gen.int(in: 1...10),
+            Gen.int(in: 1...100),
+            Gen.int(in: 1...100),
+            Gen.int(in: 0...3).array(of: 1...60)
         ) { windowSize, minCalls, failureRate, slowRate, outcomes in
             guard minCalls <= windowSize else { return }
             let clock = ManualClock()
@@ -168,7 +168,7 @@ import Testing
     /// A time window holds exactly the outcomes whose bucket is one of the last `size / bucket` ones,
     /// checked against a list of every outcome with its time (FORCED_CLOSED, so nothing trips).
     @Test func aTimeWindowHoldsExactlyTheRecentBuckets() async {
-        await propertyCheck(input: Gen.int(in: 1 ... 6), Gen.int(in: 0 ... 15_999).array(of: 1 ... 200)) {
+        await propertyCheck(input: Gen.int(in: 1...6), Gen.int(in: 0...15_999).array(of: 1...200)) {
             seconds,
             codes in
             var clock = ManualClock()

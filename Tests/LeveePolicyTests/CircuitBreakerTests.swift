@@ -119,7 +119,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
             $0.minCalls = calls
             $0.failureRate = rate
         }
-        for index in 0 ..< calls {
+        for index in 0..<calls {
             let outcome = index < calls - failures ? AttemptOutcome.success : failure
             let transition = breaker.call(outcome, now: clock.now)
             if index < calls - 1 { #expect(transition == nil) }
@@ -131,7 +131,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
     @Test func doesNotTripBelowMinCalls() throws {
         let clock = ManualClock()
         var breaker = try makeBreaker { $0.minCalls = 5 }
-        for _ in 0 ..< 4 {
+        for _ in 0..<4 {
             #expect(breaker.call(failure, now: clock.now) == nil)
         }
         #expect(breaker.state == .closed)
@@ -147,7 +147,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
     @Test func slowCallsTripAloneWhileFailuresAreUnderTheThreshold() throws {
         let clock = ManualClock()
         var breaker = try makeBreaker { $0.slowCall = .init(duration: .seconds(1), rate: 50) }
-        for index in 0 ..< 10 {
+        for index in 0..<10 {
             // Four failures (40%, under 50), five slow successes (50%, at the slow threshold).
             let outcome = index < 4 ? failure : .success
             let duration: Duration = index >= 5 ? .seconds(1) + .nanoseconds(1) : .seconds(1)
@@ -163,7 +163,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
     @Test func aCallOfExactlyTheSlowDurationIsNotSlow() throws {
         let clock = ManualClock()
         var breaker = try makeBreaker { $0.slowCall = .init(duration: .seconds(2), rate: 100) }
-        for _ in 0 ..< 10 {
+        for _ in 0..<10 {
             breaker.call(.success, duration: .seconds(2), now: clock.now)
         }
         #expect(breaker.state == .closed)
@@ -176,7 +176,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
         let clock = ManualClock()
         var breaker = try makeBreaker { $0.slowCall = .init(duration: .seconds(1), rate: 50) }
         var transition: CircuitBreaker.Transition?
-        for _ in 0 ..< 10 {
+        for _ in 0..<10 {
             transition = breaker.call(failure, duration: .seconds(5), now: clock.now)
         }
         #expect(transition?.cause == .failureRate(.init(count: 10, calls: 10, threshold: 50)))
@@ -185,7 +185,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
     @Test func ignoredOutcomesAreNotRecorded() throws {
         let clock = ManualClock()
         var breaker = try makeBreaker()
-        for _ in 0 ..< 20 {
+        for _ in 0..<20 {
             breaker.call(.ignored, now: clock.now)
         }
         #expect(breaker.snapshot(now: clock.now).calls == 0)
@@ -196,7 +196,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
         let clock = ManualClock()
         var breaker = try makeBreaker()
         var transition: CircuitBreaker.Transition?
-        for index in 0 ..< 10 {
+        for index in 0..<10 {
             transition = breaker.call(index < 4 ? .success : failure, now: clock.now)
         }
         #expect(transition?.description == "CLOSED → OPEN: failure rate 60% ≥ 50% (6 of 10 calls)")
@@ -214,7 +214,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
             $0.minCalls = 4
         }
         breaker.call(failure, now: clock.now)
-        for _ in 0 ..< 3 {
+        for _ in 0..<3 {
             breaker.call(.success, now: clock.now)
         }
         #expect(breaker.snapshot(now: clock.now).failures == 1)
@@ -304,14 +304,14 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
         #expect(breaker.nextTransitionTime == nil)
     }
 
-    @Test(arguments: 1 ... 4)
+    @Test(arguments: 1...4)
     func halfOpenAdmitsExactlyTheConfiguredProbes(probes: Int) throws {
         var clock = ManualClock()
         var breaker = try makeBreaker { $0.halfOpenCalls = probes }
         breaker.trip(now: clock.now)
         clock.advance(by: .seconds(31))
         var permits: [CircuitBreaker.Permit] = []
-        for _ in 0 ..< probes {
+        for _ in 0..<probes {
             permits.append(try #require(breaker.tryAcquire(now: clock.now).permit))
         }
         #expect(permits.allSatisfy { $0.isProbe })
@@ -343,9 +343,9 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
         var breaker = try makeBreaker { $0.halfOpenCalls = 2 }
         breaker.trip(now: clock.now)
         clock.advance(by: .seconds(31))
-        let permits = try (0 ..< 2).map { _ in try #require(breaker.tryAcquire(now: clock.now).permit) }
+        let permits = try (0..<2).map { _ in try #require(breaker.tryAcquire(now: clock.now).permit) }
         var transition: CircuitBreaker.Transition?
-        for index in 0 ..< 2 {
+        for index in 0..<2 {
             #expect(breaker.state == .halfOpen)
             transition = breaker.record(
                 failed[index] ? failure : .success,
@@ -375,7 +375,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
         }
         breaker.trip(now: clock.now)
         var openTimes: [Duration] = []
-        for _ in 0 ..< 4 {
+        for _ in 0..<4 {
             let openTime = breaker.snapshot(now: clock.now).openDuration
             openTimes.append(openTime)
             #expect(breaker.tryAcquire(now: clock.now).rejection?.retryAfter == openTime + .nanoseconds(1))
@@ -445,7 +445,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
     @Test func lateResultsFromTheSameClosedGenerationCount() throws {
         let clock = ManualClock()
         var breaker = try makeBreaker()
-        let permits = try (0 ..< 12).map { _ in try #require(breaker.tryAcquire(now: clock.now).permit) }
+        let permits = try (0..<12).map { _ in try #require(breaker.tryAcquire(now: clock.now).permit) }
         #expect(permits.allSatisfy { $0.generation == breaker.generation && !$0.isProbe })
         var transitions: [CircuitBreaker.Transition] = []
         for permit in permits {
@@ -505,7 +505,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
         let clock = ManualClock()
         var breaker = try makeBreaker()
         #expect(breaker.force(.closed, now: clock.now)?.to == .forcedClosed)
-        for _ in 0 ..< 50 {
+        for _ in 0..<50 {
             #expect(breaker.call(failure, now: clock.now) == nil)
         }
         let snapshot = breaker.snapshot(now: clock.now)

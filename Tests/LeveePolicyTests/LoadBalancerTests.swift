@@ -11,7 +11,7 @@ import Testing
         seed: UInt64 = 7
     ) -> [Int?] {
         var rng = SeededRandom(seed: seed)
-        return (0 ..< count).map { _ in balancer.pick(available: available, avoiding: avoiding, using: &rng) }
+        return (0..<count).map { _ in balancer.pick(available: available, avoiding: avoiding, using: &rng) }
     }
 
     @Test func roundRobinVisitsEachEndpointInTurn() {
@@ -28,23 +28,23 @@ import Testing
         _ = outliers.record(endpoint: 1, outcome: .failure(.reset), now: now)
         var balancer = LoadBalancer(endpointCount: 4)
         var rng = SeededRandom(seed: 1)
-        let order = (0 ..< 6).map { _ in balancer.pick(outliers: outliers, now: now, using: &rng) }
+        let order = (0..<6).map { _ in balancer.pick(outliers: outliers, now: now, using: &rng) }
         #expect(order == [0, 2, 3, 0, 2, 3])
     }
 
     @Test func leastLoadedPrefersTheLessLoadedOfTwo() {
         var balancer = LoadBalancer(configuration: LoadBalancerConfiguration(policy: .leastLoaded), endpointCount: 2)
-        for _ in 0 ..< 5 { balancer.onAttemptStarted(endpoint: 0) }
+        for _ in 0..<5 { balancer.onAttemptStarted(endpoint: 0) }
         // With two candidates both are always drawn, so the less loaded one always wins.
         #expect(Self.picks(&balancer, available: .all(count: 2), count: 20).allSatisfy { $0 == 1 })
-        for _ in 0 ..< 5 { balancer.onAttemptFinished(endpoint: 0) }
+        for _ in 0..<5 { balancer.onAttemptFinished(endpoint: 0) }
         #expect(balancer.inFlight(0) == 0)
     }
 
     @Test func leastLoadedNeverPicksTheMostLoadedAmongMany() {
         var balancer = LoadBalancer(configuration: LoadBalancerConfiguration(policy: .leastLoaded), endpointCount: 5)
-        for endpoint in 0 ..< 5 {
-            for _ in 0 ..< endpoint { balancer.onAttemptStarted(endpoint: endpoint) }
+        for endpoint in 0..<5 {
+            for _ in 0..<endpoint { balancer.onAttemptStarted(endpoint: endpoint) }
         }
         let picks = Self.picks(&balancer, available: .all(count: 5), count: 400, seed: 42).compactMap { $0 }
         #expect(picks.count == 400)

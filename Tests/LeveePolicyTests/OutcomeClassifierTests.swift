@@ -53,8 +53,8 @@ import Testing
     }
 
     @Test(arguments: [
-        (OutcomeClassifierConfiguration(failure: [.httpStatus(500 ... 599), .reset]), "failure[1]", "reset"),
-        (OutcomeClassifierConfiguration(ignored: [.httpStatus(700 ... 700)]), "ignored[0]", "700"),
+        (OutcomeClassifierConfiguration(failure: [.httpStatus(500...599), .reset]), "failure[1]", "reset"),
+        (OutcomeClassifierConfiguration(ignored: [.httpStatus(700...700)]), "ignored[0]", "700"),
         (OutcomeClassifierConfiguration(ignored: [.grpcStatus(1), .grpcStatus(20)]), "ignored[1]", "grpc-20"),
     ])
     func validateNamesTheBadEntry(config: OutcomeClassifierConfiguration, key: String, value: String) {
@@ -71,9 +71,9 @@ import Testing
     }
 
     @Test func statusSetsHoldOnlyValidCodes() {
-        var statuses = HTTPStatusSet(500 ... 599)
+        var statuses = HTTPStatusSet(500...599)
         statuses.insert(700)
-        statuses.insert(0 ... 120)
+        statuses.insert(0...120)
         #expect(statuses.contains(100) && statuses.contains(120) && !statuses.contains(121))
         #expect(statuses.contains(599) && !statuses.contains(700) && !statuses.contains(0))
         #expect(!HTTPStatusSet().contains(200) && HTTPStatusSet().isEmpty)

@@ -30,7 +30,7 @@ import Testing
         now: Instant
     ) -> OutlierEvent? {
         var last: OutlierEvent?
-        for _ in 0 ..< count { last = detector.record(endpoint: endpoint, outcome: failure, now: now) }
+        for _ in 0..<count { last = detector.record(endpoint: endpoint, outcome: failure, now: now) }
         return last
     }
 
@@ -78,7 +78,7 @@ import Testing
         var clock = ManualClock()
         var detector = try Self.detector()
         var durations: [Duration] = []
-        for _ in 0 ..< 5 {
+        for _ in 0..<5 {
             guard case .ejected(let until, _) = Self.fail(&detector, endpoint: 0, count: 3, now: clock.now)?.kind
             else {
                 Issue.record("not ejected")
@@ -96,7 +96,7 @@ import Testing
     @Test func multiplierDecaysOneStepPerHealthyInterval() throws {
         var clock = ManualClock()
         var detector = try Self.detector()
-        for _ in 0 ..< 3 {
+        for _ in 0..<3 {
             _ = Self.fail(&detector, endpoint: 0, count: 3, now: clock.now)
             clock.advance(to: detector.nextRestoreTime!)
             _ = detector.restoreDue(now: clock.now)
@@ -121,7 +121,7 @@ import Testing
         let now = ManualClock().now
         var detector = try Self.detector(endpoints: endpoints, maxEjectionPercent: percent)
         var ejected = 0
-        for endpoint in 0 ..< endpoints {
+        for endpoint in 0..<endpoints {
             switch Self.fail(&detector, endpoint: endpoint, count: 3, now: now)?.kind {
             case .ejected: ejected += 1
             case .ejectionSkipped: #expect(ejected == allowed)

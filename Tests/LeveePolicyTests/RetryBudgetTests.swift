@@ -15,7 +15,7 @@ import Testing
         var budget = RetryBudget()
         var clock = ManualClock()
         var granted = 0
-        for _ in 0 ..< 1_000 where budget.tryWithdraw(now: clock.now) { granted += 1 }
+        for _ in 0..<1_000 where budget.tryWithdraw(now: clock.now) { granted += 1 }
         #expect(granted == 100)  // min_per_second × ttl
         #expect(budget.balance(now: clock.now) == 0)
         clock.advance(by: .seconds(5))
@@ -39,7 +39,7 @@ import Testing
     @Test func depositsEarnRatioRetriesAndExpire() {
         var budget = RetryBudget()
         var clock = ManualClock()
-        for _ in 0 ..< 50 { budget.deposit(now: clock.now) }
+        for _ in 0..<50 { budget.deposit(now: clock.now) }
         #expect(budget.balance(now: clock.now) == 110)  // 100 floor + 0.2 × 50
         clock.advance(by: .seconds(10))
         #expect(budget.balance(now: clock.now) == 100)
@@ -60,7 +60,7 @@ import Testing
         var budget = RetryBudget()
         var clock = ManualClock()
         var granted = 0
-        for _ in 0 ..< 10_000 {
+        for _ in 0..<10_000 {
             budget.deposit(now: clock.now)
             if budget.tryWithdraw(now: clock.now) { granted += 1 }
             clock.advance(by: .milliseconds(10))
@@ -72,9 +72,9 @@ import Testing
     @Test func ratioZeroLeavesOnlyTheFloor() {
         var budget = RetryBudget(configuration: .init(ratio: 0, minPerSecond: 2, ttl: .seconds(5)))
         let clock = ManualClock()
-        for _ in 0 ..< 100 { budget.deposit(now: clock.now) }
+        for _ in 0..<100 { budget.deposit(now: clock.now) }
         var granted = 0
-        for _ in 0 ..< 100 where budget.tryWithdraw(now: clock.now) { granted += 1 }
+        for _ in 0..<100 where budget.tryWithdraw(now: clock.now) { granted += 1 }
         #expect(granted == 10)
     }
 
@@ -90,7 +90,7 @@ import Testing
         var budget = RetryBudget(configuration: .init(minPerSecond: 0))
         var clock = ManualClock()
         clock.advance(by: .seconds(3))
-        for _ in 0 ..< 5 { budget.deposit(now: clock.now) }
+        for _ in 0..<5 { budget.deposit(now: clock.now) }
         let granted = budget.tryWithdraw(now: clock.now - .seconds(2))
         #expect(granted)
         let second = budget.tryWithdraw(now: clock.now)

@@ -65,8 +65,8 @@ import Testing
     func decisionTable(scenario: Scenario) {
         let policy = RetryPolicy(
             configuration: .init(on: [
-                .connectFailure, .reset, .timeout, .httpStatus(500 ... 599),
-                .httpStatus(429 ... 429), .grpcStatus(14),
+                .connectFailure, .reset, .timeout, .httpStatus(500...599),
+                .httpStatus(429...429), .grpcStatus(14),
             ])
         )
         var budget = policy.makeBudget()
@@ -111,7 +111,7 @@ import Testing
         var rng = SeededRandom(seed: 1)
         let clock = ManualClock()
         var decisions: [RetryDecision<Int>] = []
-        for call in 0 ..< 3 {
+        for call in 0..<3 {
             var backoff = policy.makeBackoff()
             decisions.append(
                 policy.decide(
@@ -135,11 +135,11 @@ import Testing
         let policy = RetryPolicy(configuration: .init(maxAttempts: 10, backoff: .init(max: .seconds(10))))
         var rng = SeededRandom(seed: 2024)
         var clock = ManualClock()
-        for _ in 0 ..< 500 {
+        for _ in 0..<500 {
             var budget = policy.makeBudget()
             var backoff = policy.makeBackoff()
-            let deadline = Deadline.after(.milliseconds(Int64.random(in: 0 ... 3_000, using: &rng)), from: clock.now)
-            for attempt in 1 ..< 10 {
+            let deadline = Deadline.after(.milliseconds(Int64.random(in: 0...3_000, using: &rng)), from: clock.now)
+            for attempt in 1..<10 {
                 let decision = policy.decide(
                     outcome: .failure(.timeout),
                     isIdempotent: true,
@@ -215,8 +215,8 @@ import Testing
         )
         #expect(
             parsed == [
-                .connectFailure, .reset, .timeout, .httpStatus(500 ... 599), .httpStatus(503 ... 503),
-                .httpStatus(429 ... 429), .httpStatus(500 ... 504), .grpcStatus(14), .grpcStatus(8),
+                .connectFailure, .reset, .timeout, .httpStatus(500...599), .httpStatus(503...503),
+                .httpStatus(429...429), .httpStatus(500...504), .grpcStatus(14), .grpcStatus(8),
             ]
         )
         #expect(
@@ -237,7 +237,7 @@ import Testing
     @Test(arguments: [
         (RetryConfiguration(maxAttempts: 0), "max_attempts", "0"),
         (RetryConfiguration(maxAttempts: 11), "max_attempts", "11"),
-        (RetryConfiguration(on: [.reset, .timeout, .httpStatus(600 ... 700)]), "on[2]", "600-700"),
+        (RetryConfiguration(on: [.reset, .timeout, .httpStatus(600...700)]), "on[2]", "600-700"),
         (RetryConfiguration(on: [.grpcStatus(17)]), "on[0]", "grpc-17"),
         (RetryConfiguration(backoff: .init(base: .zero)), "backoff.base", "0s"),
         (RetryConfiguration(budget: .init(ratio: -1)), "budget.ratio", "-1.0"),

@@ -7,15 +7,15 @@ import Testing
     @Test func backoffIsAlwaysWithinZeroAndTheCap() async {
         await propertyCheck(
             count: 300,
-            input: Gen.int(in: 1 ... Int.max),
+            input: Gen.int(in: 1...Int.max),
             Gen.uint64(),
             Gen.element(of: BackoffConfiguration.Jitter.allCases),
-            Gen.int64(in: 1 ... 5_000)
+            Gen.int64(in: 1...5_000)
         ) { retry, seed, jitter, baseMilliseconds in
             let config = BackoffConfiguration(base: .milliseconds(baseMilliseconds), max: .seconds(5), jitter: jitter!)
             var backoff = Backoff(configuration: config)
             var rng = SeededRandom(seed: seed)
-            for offset in 0 ..< 4 {
+            for offset in 0..<4 {
                 let delay = backoff.delay(forRetry: retry &- offset, using: &rng)
                 #expect(delay >= .zero && delay <= config.max)
                 if jitter == .decorrelated && config.base <= config.max {
@@ -34,8 +34,8 @@ import Testing
 
         init(_ code: Int) {
             switch code % 10 {
-            case 0 ..< 5: self = .deposit
-            case 5 ..< 9: self = .withdraw
+            case 0..<5: self = .deposit
+            case 5..<9: self = .withdraw
             default: self = .advance(milliseconds: Int64(code / 10 % 3_000 + 1))
             }
         }
@@ -44,10 +44,10 @@ import Testing
     @Test func budgetNeverGrantsMoreThanRatioOfDepositsPlusTheFloor() async {
         await propertyCheck(
             count: 200,
-            input: Gen.int(in: 0 ... 1_000_000).array(of: 1 ... 400),
+            input: Gen.int(in: 0...1_000_000).array(of: 1...400),
             Gen.element(of: [0.0, 0.1, 0.2, 0.3, 1.0, 2.5]),
-            Gen.int(in: 0 ... 5),
-            Gen.int64(in: 1 ... 5)
+            Gen.int(in: 0...5),
+            Gen.int64(in: 1...5)
         ) { steps, ratio, minPerSecond, ttlSeconds in
             let config = RetryBudgetConfiguration(ratio: ratio!, minPerSecond: minPerSecond, ttl: .seconds(ttlSeconds))
             var budget = RetryBudget(configuration: config)
