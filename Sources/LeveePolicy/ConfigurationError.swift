@@ -46,6 +46,22 @@ extension ConfigurationError {
     }
 }
 
+extension ConfigurationError {
+    /// Runs the validation in `body`, prefixing the key path of any error it throws with `section`, so a
+    /// nested configuration reports `backoff.base` rather than `base`.
+    @inlinable
+    public static func within(
+        _ section: String,
+        _ body: () throws(ConfigurationError) -> Void
+    ) throws(ConfigurationError) {
+        do {
+            try body()
+        } catch {
+            throw error.prefixed(by: section)
+        }
+    }
+}
+
 extension Duration {
     /// A short human spelling of the duration, as the configuration writes it (`250ms`, `2s`).
     public var configDescription: String {

@@ -61,16 +61,8 @@ public struct RetryConfiguration: Hashable, Sendable {
                 expected: AttemptPattern.expectedSpelling
             )
         }
-        do {
-            try backoff.validate()
-        } catch {
-            throw error.prefixed(by: "backoff")
-        }
-        do {
-            try budget.validate()
-        } catch {
-            throw error.prefixed(by: "budget")
-        }
+        try ConfigurationError.within("backoff") { () throws(ConfigurationError) in try backoff.validate() }
+        try ConfigurationError.within("budget") { () throws(ConfigurationError) in try budget.validate() }
         for (index, method) in idempotentMethods.enumerated() {
             let name = method.hasPrefix("/") ? method.dropFirst() : Substring(method)
             let parts = name.split(separator: "/", omittingEmptySubsequences: false)
