@@ -7,7 +7,7 @@
 /// per upstream behind a lock:
 ///
 /// ```swift
-/// var breaker = try CircuitBreaker(configuration)
+/// var breaker = try CircuitBreaker(configuration: configuration)
 /// switch breaker.tryAcquire(now: now) {
 /// case .admitted(let permit, let halfOpened):
 ///     // …log `halfOpened` if set, call the upstream, then:
@@ -38,7 +38,7 @@ public struct CircuitBreaker: Sendable {
     public private(set) var generation: UInt64
 
     /// Makes a CLOSED breaker with an empty window, after validating `configuration`.
-    public init(_ configuration: CircuitBreakerConfiguration = .defaults) throws(ConfigurationError) {
+    public init(configuration: CircuitBreakerConfiguration = .defaults) throws(ConfigurationError) {
         try configuration.validate()
         self.configuration = configuration
         self.failureThreshold = Self.partsPerMillion(configuration.failureRate)

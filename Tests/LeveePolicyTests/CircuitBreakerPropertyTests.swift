@@ -37,7 +37,7 @@ import Testing
             codes in
             var clock = ManualClock()
             var breaker = try CircuitBreaker(
-                CircuitBreakerConfiguration(
+                configuration: CircuitBreakerConfiguration(
                     window: .count(size: windowSize),
                     minCalls: min(2, windowSize),
                     openFor: .seconds(10),
@@ -89,7 +89,7 @@ import Testing
         await propertyCheck(input: Gen.int(in: 1...12), Self.steps) { windowSize, codes in
             var clock = ManualClock()
             var breaker = try CircuitBreaker(
-                CircuitBreakerConfiguration(
+                configuration: CircuitBreakerConfiguration(
                     window: .count(size: windowSize),
                     minCalls: min(3, windowSize),
                     openFor: .seconds(10),
@@ -132,7 +132,7 @@ import Testing
             guard minCalls <= windowSize else { return }
             let clock = ManualClock()
             var breaker = try CircuitBreaker(
-                CircuitBreakerConfiguration(
+                configuration: CircuitBreakerConfiguration(
                     window: .count(size: windowSize),
                     minCalls: minCalls,
                     failureRate: Double(failureRate),
@@ -173,7 +173,10 @@ import Testing
             codes in
             var clock = ManualClock()
             var breaker = try CircuitBreaker(
-                CircuitBreakerConfiguration(window: .time(size: .seconds(seconds), bucket: .seconds(1)), minCalls: 1)
+                configuration: CircuitBreakerConfiguration(
+                    window: .time(size: .seconds(seconds), bucket: .seconds(1)),
+                    minCalls: 1
+                )
             )
             _ = breaker.force(.closed, now: clock.now)
             var history: [(second: Int64, failed: Bool)] = []

@@ -8,7 +8,7 @@ func makeBreaker(
 ) throws -> CircuitBreaker {
     var configuration = CircuitBreakerConfiguration(window: .count(size: 10), minCalls: 10)
     configure(&configuration)
-    return try CircuitBreaker(configuration)
+    return try CircuitBreaker(configuration: configuration)
 }
 
 extension CircuitBreaker {
@@ -91,7 +91,7 @@ let failure = AttemptOutcome.failure(.httpStatus(503))
         let error = #expect(throws: ConfigurationError.self) { try configuration.validate() }
         #expect(error?.keyPath == keyPath)
         #expect(error?.value == value)
-        #expect(throws: ConfigurationError.self) { try CircuitBreaker(configuration) }
+        #expect(throws: ConfigurationError.self) { try CircuitBreaker(configuration: configuration) }
     }
 
     @Test func aTimeWindowMinCallsMayExceedAnyCount() throws {

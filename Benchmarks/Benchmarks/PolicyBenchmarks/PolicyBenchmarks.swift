@@ -19,12 +19,12 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("breaker acquire+record: count window of 100") { benchmark in
-        var breaker = try CircuitBreaker(.defaults)
+        var breaker = try CircuitBreaker(configuration: .defaults)
         try measureBreaker(&breaker, benchmark)
     }
 
     Benchmark("breaker acquire+record: time window of 10 s") { benchmark in
-        var breaker = try CircuitBreaker(.init(window: .time(size: .seconds(10))))
+        var breaker = try CircuitBreaker(configuration: .init(window: .time(size: .seconds(10))))
         try measureBreaker(&breaker, benchmark)
     }
 
@@ -40,6 +40,60 @@ let benchmarks: @Sendable () -> Void = {
             )
             blackHole(admission)
             blackHole(try bulkhead.release(priority: .normal, now: now))
+        }
+    }
+
+    Benchmark("retry budget deposit+withdraw") { benchmark in
+        var budget = RetryBudget(configuration: .defaults)
+        var now = Instant(nanoseconds: 1_000_000_000)
+        for _ in benchmark.scaledIterations {
+            now += .microseconds(10)
+            budget.deposit(now: now)
+            blackHole(budget.tryWithdraw(now: now))
+        }
+    }
+
+    Benchmark("backoff draw: full jitter") { benchmark in
+        var backoff = Backoff(configuration: .defaults)
+        var rng = SplitMix64(seed: 7)
+        var retry = 0
+        for _ in benchmark.scaledIterations {
+            retry = retry % 5 + 1
+            blackHole(backoff.delay(forRetry: retry, using: &rng))
+        }
+    }
+
+    Benchmark("backoff draw: decorrelated jitter") { benchmark in
+        var backoff = Backoff(configuration: .init(jitter: .decorrelated))
+        var rng = SplitMix64(seed: 7)
+        var retry = 0
+        for _ in benchmark.scaledIterations {
+            retry = retry % 5 + 1
+            blackHole(backoff.delay(forRetry: retry, using: &rng))
+        }
+    }
+
+    Benchmark("retry decision: 503 on an idempotent call, budget charged") { benchmark in
+        let policy = RetryPolicy(configuration: .defaults)
+        var budget = policy.makeBudget()
+        var backoff = policy.makeBackoff()
+        var rng = SplitMix64(seed: 7)
+        var now = Instant(nanoseconds: 1_000_000_000)
+        for _ in benchmark.scaledIterations {
+            now += .microseconds(10)
+            budget.deposit(now: now)
+            let decision = policy.decide(
+                outcome: .failure(.httpStatus(503)),
+                isIdempotent: true,
+                attemptsMade: 1,
+                endpoint: 0,
+                deadline: Deadline(now + .seconds(5)),
+                now: now,
+                budget: &budget,
+                backoff: &backoff,
+                using: &rng
+            )
+            blackHole(decision)
         }
     }
 
