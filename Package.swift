@@ -16,9 +16,11 @@ let package = Package(
     products: [
         .library(name: "LeveePolicy", targets: ["LeveePolicy"]),
         .library(name: "LeveeTestKit", targets: ["LeveeTestKit"]),
+        .library(name: "LeveeGossip", targets: ["LeveeGossip"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         // Test-only:
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
@@ -37,12 +39,30 @@ let package = Package(
             dependencies: ["LeveePolicy"],
             swiftSettings: swiftSettings
         ),
+        // The memberlist/Serf wire codec: msgpack, LZW, CRC-32, AES-GCM, message bodies. Pure, no I/O.
+        .target(
+            name: "LeveeGossip",
+            dependencies: [
+                "LeveePolicy",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LeveePolicyTests",
             dependencies: [
                 "LeveePolicy",
                 "LeveeTestKit",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LeveeGossipTests",
+            dependencies: [
+                "LeveeGossip",
+                "LeveePolicy",
+                "LeveeTestKit",
             ],
             swiftSettings: swiftSettings
         ),

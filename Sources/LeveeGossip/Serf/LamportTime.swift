@@ -1,0 +1,16 @@
+/// A Lamport timestamp (serf lamport.go `LamportTime`, a uint64 on the wire).
+public struct LamportTime: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt64
+
+    public init(rawValue: UInt64) {
+        self.rawValue = rawValue
+    }
+
+    public init(_ value: UInt64) {
+        rawValue = value
+    }
+
+    public static func < (lhs: LamportTime, rhs: LamportTime) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String { String(rawValue) }
+}
