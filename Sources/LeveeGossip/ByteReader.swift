@@ -26,7 +26,7 @@ struct ByteReader {
     mutating func readBigEndian(byteCount: Int) throws(WireError) -> UInt64 {
         try require(byteCount)
         var value: UInt64 = 0
-        for index in offset ..< offset + byteCount {
+        for index in offset..<offset + byteCount {
             value = value << 8 | UInt64(bytes[index])
         }
         offset += byteCount
@@ -36,7 +36,7 @@ struct ByteReader {
     mutating func readBytes(_ count: Int) throws(WireError) -> [UInt8] {
         try require(count)
         defer { offset += count }
-        return Array(bytes[offset ..< offset + count])
+        return Array(bytes[offset..<offset + count])
     }
 
     /// The rest of the input.

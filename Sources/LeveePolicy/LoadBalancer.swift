@@ -64,7 +64,8 @@ public struct LoadBalancer: Sendable {
         avoiding: EndpointSet = EndpointSet(),
         using rng: inout some RandomNumberGenerator
     ) -> Int? {
-        pick(avoiding: avoiding, using: &rng) { available.contains($0) }
+        let random = configuration.policy == .leastLoaded ? rng.next() : 0
+        return pick(avoiding: avoiding, random: random) { available.contains($0) }
     }
 
     /// Chooses an endpoint among those `outliers` calls available at `now`, preferring those not in
@@ -76,12 +77,30 @@ public struct LoadBalancer: Sendable {
         using rng: inout some RandomNumberGenerator
     ) -> Int? {
         precondition(outliers.endpointCount == endpointCount, "detector and balancer disagree on the endpoints")
-        return pick(avoiding: avoiding, using: &rng) { outliers.isAvailable($0, now: now) }
+        let random = configuration.policy == .leastLoaded ? rng.next() : 0
+        return pick(avoiding: avoiding, random: random) { outliers.isAvailable($0, now: now) }
     }
 
+    /// The choice itself. It takes one random word rather than the generator, so that the generic
+    /// public entry points draw once and this body is compiled once, not re-entered through the
+    /// generator's witness table for every draw (that made P2C ten times slower).
     private mutating func pick(
         avoiding: EndpointSet,
-        using rng: inout some RandomNumberGenerator,
+        random: UInt64,
+        isAvailable: (Int) -> Bool
+    ) -> Int? {
+        switch inFlightCounts.count {
+        case 0: nil
+        case 1...64: pickAmongFew(avoiding: avoiding, random: random, isAvailable: isAvailable)
+        default: pickByScanning(avoiding: avoiding, random: random, isAvailable: isAvailable)
+        }
+    }
+
+    /// The choice for any number of endpoints, by scanning them; internal so that a test can check it
+    /// against `pickAmongFew`, which must choose exactly the same.
+    mutating func pickByScanning(
+        avoiding: EndpointSet,
+        random: UInt64,
         isAvailable: (Int) -> Bool
     ) -> Int? {
         let count = inFlightCounts.count
@@ -137,13 +156,66 @@ public struct LoadBalancer: Sendable {
                 preconditionFailure("candidate rank \(rank) out of \(size)")
             }
             if size == 1 { return candidate(0) }
-            let firstRank = Int.random(in: 0..<size, using: &rng)
-            var secondRank = Int.random(in: 0..<(size - 1), using: &rng)
+            // Two bounded draws from the two halves of the word (Lemire's multiply-shift; the bias is
+            // below size / 2^32, far under anything a balancer could notice).
+            let firstRank = Int(((random & 0xFFFF_FFFF) &* UInt64(size)) >> 32)
+            var secondRank = Int(((random >> 32) &* UInt64(size - 1)) >> 32)
             if secondRank >= firstRank { secondRank += 1 }
             let first = candidate(firstRank)
             let second = candidate(secondRank)
             return inFlightCounts[second] < inFlightCounts[first] ? second : first
         }
+    }
+
+    /// The same choice as `pickByScanning(avoiding:random:isAvailable:)` for 1 to 64 endpoints, on bit masks:
+    /// one pass over the endpoints, then every tier, count and rank is a bit operation. This is the
+    /// common case and keeps a pick well under 100 ns.
+    mutating func pickAmongFew(
+        avoiding: EndpointSet,
+        random: UInt64,
+        isAvailable: (Int) -> Bool
+    ) -> Int {
+        let count = inFlightCounts.count
+        let all: UInt64 = count == 64 ? .max : (1 << UInt64(count)) - 1
+        var available: UInt64 = 0
+        for endpoint in 0..<count where isAvailable(endpoint) {
+            available |= 1 << UInt64(endpoint)
+        }
+        let fresh = all & ~avoiding.low
+        let candidates: UInt64
+        if available & fresh != 0 {
+            candidates = available & fresh
+        } else if available != 0 {
+            candidates = available
+        } else if fresh != 0 {
+            candidates = fresh
+        } else {
+            candidates = all
+        }
+
+        switch configuration.policy {
+        case .roundRobin:
+            let atOrAfterCursor = candidates & ~((1 << UInt64(cursor)) - 1)
+            let endpoint = (atOrAfterCursor != 0 ? atOrAfterCursor : candidates).trailingZeroBitCount
+            cursor = (endpoint + 1) % count
+            return endpoint
+        case .leastLoaded:
+            let size = candidates.nonzeroBitCount
+            if size == 1 { return candidates.trailingZeroBitCount }
+            let firstRank = Int(((random & 0xFFFF_FFFF) &* UInt64(size)) >> 32)
+            var secondRank = Int(((random >> 32) &* UInt64(size - 1)) >> 32)
+            if secondRank >= firstRank { secondRank += 1 }
+            let first = Self.endpoint(ofRank: firstRank, in: candidates)
+            let second = Self.endpoint(ofRank: secondRank, in: candidates)
+            return inFlightCounts[second] < inFlightCounts[first] ? second : first
+        }
+    }
+
+    /// The index of the `rank`-th set bit of `mask`, counting from the lowest.
+    private static func endpoint(ofRank rank: Int, in mask: UInt64) -> Int {
+        var remaining = mask
+        for _ in 0..<rank { remaining &= remaining - 1 }
+        return remaining.trailingZeroBitCount
     }
 
     private enum Tier {

@@ -43,7 +43,7 @@ enum Golden {
     static let g6StreamAckPlain = hex("0282a75061796c6f6164c0a55365714e6f0d")
 
     /// G7: encrypted UDP ping, key 00…1f, AES-256-GCM, version 1.
-    static let g7Key: [UInt8] = Array(0 ..< 32)
+    static let g7Key: [UInt8] = Array(0..<32)
     static let g7Nonce = hex("58f41c00dad0e3aff9fbe37f")
     static let g7CiphertextAndTag = hex(
         "821ca578cb6b3d104b3708949c3f1b72d8e71c6e2bb353c498be54b02aea40fc9a3b4b80cd676a72ba2df04257e65a9e8645e898425bfb7056464c1088077e2d808852"
@@ -98,7 +98,7 @@ func hex(_ text: String) -> [UInt8] {
     let digits = Array(text.utf8)
     precondition(digits.count % 2 == 0, "odd hex literal")
     return stride(from: 0, to: digits.count, by: 2).map { index in
-        UInt8(String(decoding: digits[index ..< index + 2], as: UTF8.self), radix: 16)!
+        UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16)!
     }
 }
 

@@ -35,7 +35,7 @@ public enum Compound {
         let count = Int(try reader.readByte())
         var lengths: [Int] = []
         lengths.reserveCapacity(count)
-        for _ in 0 ..< count {
+        for _ in 0..<count {
             lengths.append(Int(try reader.readBigEndian(byteCount: 2)))
         }
         var parts: [[UInt8]] = []

@@ -29,13 +29,13 @@ public struct MsgpackReader: Sendable {
         let start = input.offset
         let marker = try input.readByte()
         switch marker {
-        case 0x00 ... 0x7f:
+        case 0x00...0x7f:
             return .uint(UInt64(marker))
-        case 0x80 ... 0x8f:
+        case 0x80...0x8f:
             return try readMap(count: Int(marker & 0x0f), depth: depth)
-        case 0x90 ... 0x9f:
+        case 0x90...0x9f:
             return try readArray(count: Int(marker & 0x0f), depth: depth)
-        case 0xa0 ... 0xbf:
+        case 0xa0...0xbf:
             return .raw(try input.readBytes(Int(marker & 0x1f)))
         case 0xc0:
             return .nil
@@ -118,7 +118,7 @@ public struct MsgpackReader: Sendable {
         try checkContainer(count: count, minimumBytesPerElement: 1, depth: depth)
         var elements: [MsgpackValue] = []
         elements.reserveCapacity(count)
-        for _ in 0 ..< count {
+        for _ in 0..<count {
             elements.append(try readValue(depth: depth + 1))
         }
         return .array(elements)
@@ -128,7 +128,7 @@ public struct MsgpackReader: Sendable {
         try checkContainer(count: count, minimumBytesPerElement: 2, depth: depth)
         var pairs: [(key: MsgpackValue, value: MsgpackValue)] = []
         pairs.reserveCapacity(count)
-        for _ in 0 ..< count {
+        for _ in 0..<count {
             let key = try readValue(depth: depth + 1)
             let value = try readValue(depth: depth + 1)
             pairs.append((key, value))

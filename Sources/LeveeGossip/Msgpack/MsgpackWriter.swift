@@ -23,15 +23,15 @@ public struct MsgpackWriter: Sendable {
     /// go-msgpack `EncodeUint`.
     public mutating func writeUnsigned(_ value: UInt64) {
         switch value {
-        case 0 ... 0x7f:
+        case 0...0x7f:
             bytes.append(UInt8(value))
-        case 0x80 ... 0xff:
+        case 0x80...0xff:
             bytes.append(0xcc)
             bytes.append(UInt8(value))
-        case 0x100 ... 0xffff:
+        case 0x100...0xffff:
             bytes.append(0xcd)
             appendBigEndian(value, byteCount: 2)
-        case 0x1_0000 ... 0xffff_ffff:
+        case 0x1_0000...0xffff_ffff:
             bytes.append(0xce)
             appendBigEndian(value, byteCount: 4)
         default:
@@ -48,15 +48,15 @@ public struct MsgpackWriter: Sendable {
         }
         let pattern = UInt64(bitPattern: value)
         switch value {
-        case -32 ..< 0:
+        case -32..<0:
             bytes.append(UInt8(truncatingIfNeeded: pattern))
         case Int64(Int8.min) ..< -32:
             bytes.append(0xd0)
             appendBigEndian(pattern, byteCount: 1)
-        case Int64(Int16.min) ..< Int64(Int8.min):
+        case Int64(Int16.min)..<Int64(Int8.min):
             bytes.append(0xd1)
             appendBigEndian(pattern, byteCount: 2)
-        case Int64(Int32.min) ..< Int64(Int16.min):
+        case Int64(Int32.min)..<Int64(Int16.min):
             bytes.append(0xd2)
             appendBigEndian(pattern, byteCount: 4)
         default:
@@ -144,10 +144,10 @@ public struct MsgpackWriter: Sendable {
         case 4: bytes.append(0xd6)
         case 8: bytes.append(0xd7)
         case 16: bytes.append(0xd8)
-        case 0 ... 0xff:
+        case 0...0xff:
             bytes.append(0xc7)
             bytes.append(UInt8(data.count))
-        case 0x100 ... 0xffff:
+        case 0x100...0xffff:
             bytes.append(0xc8)
             appendBigEndian(UInt64(data.count), byteCount: 2)
         default:

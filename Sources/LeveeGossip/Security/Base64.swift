@@ -43,11 +43,11 @@ enum Base64 {
         while index < bytes.count {
             let count = min(3, bytes.count - index)
             var group: UInt32 = 0
-            for offset in 0 ..< 3 {
+            for offset in 0..<3 {
                 group <<= 8
                 if offset < count { group |= UInt32(bytes[index + offset]) }
             }
-            for position in 0 ..< 4 {
+            for position in 0..<4 {
                 if position <= count {
                     output.append(alphabet[Int((group >> UInt32(18 - 6 * position)) & 0x3f)])
                 } else {
@@ -61,9 +61,9 @@ enum Base64 {
 
     private static func sextet(_ scalar: Unicode.Scalar) -> UInt8? {
         switch scalar.value {
-        case 0x41 ... 0x5a: UInt8(scalar.value - 0x41)
-        case 0x61 ... 0x7a: UInt8(scalar.value - 0x61 + 26)
-        case 0x30 ... 0x39: UInt8(scalar.value - 0x30 + 52)
+        case 0x41...0x5a: UInt8(scalar.value - 0x41)
+        case 0x61...0x7a: UInt8(scalar.value - 0x61 + 26)
+        case 0x30...0x39: UInt8(scalar.value - 0x30 + 52)
         case 0x2b: 62
         case 0x2f: 63
         default: nil

@@ -85,8 +85,8 @@ extension Keyring {
         let box: AES.GCM.SealedBox
         do {
             box = try AES.GCM.SealedBox(
-                nonce: try AES.GCM.Nonce(data: payload[1 ..< nonceEnd]),
-                ciphertext: payload[nonceEnd ..< tagStart],
+                nonce: try AES.GCM.Nonce(data: payload[1..<nonceEnd]),
+                ciphertext: payload[nonceEnd..<tagStart],
                 tag: payload[tagStart...]
             )
         } catch {

@@ -106,7 +106,7 @@ private struct StreamParser {
                 neededTotal = total
                 throw WireError(.truncated, field: "stream", "encrypted body incomplete, need \(total) bytes")
             }
-            let plain = try keyring.decrypt(Array(bytes[5 ..< total]), additionalData: Array(bytes[0 ..< 5]))
+            let plain = try keyring.decrypt(Array(bytes[5..<total]), additionalData: Array(bytes[0..<5]))
             return (try complete(plain, allowCompress: true), total)
         }
         if keyring != nil && verifyIncoming {
@@ -162,7 +162,7 @@ private struct StreamParser {
                 throw WireError(.limitExceeded, field: "PushPullHeader.Nodes", "\(header.nodes) node states")
             }
             var nodes: [PushNodeState] = []
-            for _ in 0 ..< header.nodes {
+            for _ in 0..<header.nodes {
                 nodes.append(try PushNodeState(msgpack: try reader.readValue()))
             }
             let userState = try rawTail(bytes, from: reader.offset, count: header.userStateLen, field: "UserStateLen")
@@ -189,6 +189,6 @@ private struct StreamParser {
             neededTotal = total
             throw WireError(.truncated, field: field, "raw bytes incomplete, need \(total) bytes")
         }
-        return Array(bytes[offset ..< total])
+        return Array(bytes[offset..<total])
     }
 }

@@ -11,10 +11,10 @@ struct LZWTests {
             Array(Golden.g6CompressedAck[15...]),
             Message.ack(Ack(seqNo: 1, payload: GoldenCoordinate.zeroPayload)).encoded()
         ),
-        (Array(Golden.g6CompressedStreamAck[13 ..< 36]), Golden.g6StreamAckPlain),
+        (Array(Golden.g6CompressedStreamAck[13..<36]), Golden.g6StreamAckPlain),
     ]
 
-    @Test("decompresses Go's output and compresses to it byte for byte", arguments: 0 ..< 2)
+    @Test("decompresses Go's output and compresses to it byte for byte", arguments: 0..<2)
     func goVectors(index: Int) throws {
         let (compressed, plain) = Self.goBuffers[index]
         #expect(try LZWReader.decompress(compressed, maxOutputBytes: 1 << 20) == plain)
@@ -25,8 +25,8 @@ struct LZWTests {
     func roundTrip(count: Int) throws {
         var random = SeededRandom(seed: UInt64(count))
         let alphabet = Array("abcab".utf8)
-        let noisy = (0 ..< count).map { index in
-            index % 3 == 0 ? UInt8.random(in: 0 ... 255, using: &random) : alphabet[index % alphabet.count]
+        let noisy = (0..<count).map { index in
+            index % 3 == 0 ? UInt8.random(in: 0...255, using: &random) : alphabet[index % alphabet.count]
         }
         let repetitive = [UInt8](repeating: 0x41, count: count)
         for input in [noisy, repetitive] {

@@ -8,11 +8,11 @@ struct HostilePacketTests {
         Golden.g5Nack, Golden.g5SuspectProbe, Golden.g5DeadWithCRC, Golden.g6CompressedAck,
     ]
 
-    @Test("every truncation of every golden vector throws or decodes without a trap", arguments: 0 ..< 9)
+    @Test("every truncation of every golden vector throws or decodes without a trap", arguments: 0..<9)
     func truncations(index: Int) {
         let bytes = Self.goldens[index]
         var failures = 0
-        for cut in 0 ..< bytes.count {
+        for cut in 0..<bytes.count {
             do {
                 _ = try PacketCodec().decodePacket(Array(bytes[..<cut]))
             } catch {
@@ -26,7 +26,7 @@ struct HostilePacketTests {
 
     @Test("truncating a single message anywhere is an error", arguments: [Golden.g1Ping, Golden.g5Nack, Golden.g2Ack])
     func truncatedSingle(bytes: [UInt8]) {
-        for cut in 0 ..< bytes.count {
+        for cut in 0..<bytes.count {
             #expect(throws: WireError.self) { try PacketCodec().decodePacket(Array(bytes[..<cut])) }
         }
     }
@@ -69,14 +69,14 @@ struct HostilePacketTests {
 
     @Test("a compound whose tail is cut keeps the complete parts, as Go does")
     func truncatedCompound() throws {
-        let bytes = Array(Golden.g5SuspectProbe[5 ..< 80])
+        let bytes = Array(Golden.g5SuspectProbe[5..<80])
         #expect(try PacketCodec().decodePacket(bytes) == [.ping(Golden.pingGammaFromAlpha)])
     }
 
     @Test("wrappers cannot nest without bound")
     func nesting() {
         var bytes = Message.nack(Nack(seqNo: 1)).encoded()
-        for _ in 0 ..< 20 {
+        for _ in 0..<20 {
             bytes = [7, 1, UInt8(bytes.count >> 8), UInt8(bytes.count & 0xff)] + bytes
         }
         #expect {

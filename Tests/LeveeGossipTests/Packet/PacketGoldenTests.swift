@@ -16,7 +16,7 @@ struct PacketGoldenTests {
         Vector(
             name: "G2 ack",
             bytes: Golden.g2Ack,
-            messages: [.ack(Ack(seqNo: 1, payload: Array(Golden.g2Ack[13 ..< 143])))],
+            messages: [.ack(Ack(seqNo: 1, payload: Array(Golden.g2Ack[13..<143])))],
             options: .init()
         ),
         Vector(
@@ -71,7 +71,7 @@ struct PacketGoldenTests {
 
     @Test("G2's payload is a version-1 Serf coordinate")
     func coordinatePayload() throws {
-        let payload = Array(Golden.g2Ack[13 ..< 143])
+        let payload = Array(Golden.g2Ack[13..<143])
         #expect(payload.count == 130)
         #expect(payload.first == 1)
         var reader = MsgpackReader(payload, offset: 1)
@@ -110,7 +110,7 @@ enum GoldenCoordinate {
         writer.writeFloat64(1e-05)
         writer.writeString("Vec")
         writer.writeArrayHeader(8)
-        for _ in 0 ..< 8 { writer.writeFloat64(0) }
+        for _ in 0..<8 { writer.writeFloat64(0) }
         return writer.bytes
     }
 }

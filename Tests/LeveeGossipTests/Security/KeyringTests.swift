@@ -15,7 +15,7 @@ struct KeyringTests {
 
     @Test("serf -encrypt base64 keys", arguments: [16, 24, 32])
     func serfKeys(size: Int) throws {
-        let key = (0 ..< size).map { UInt8($0) }
+        let key = (0..<size).map { UInt8($0) }
         let text = Keyring.encodeKey(key)
         #expect(try Keyring(serfEncryptKey: text).primaryKey == key)
     }

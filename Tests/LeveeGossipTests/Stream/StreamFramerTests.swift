@@ -87,7 +87,7 @@ struct StreamFramerTests {
         let keyring = try Keyring(primary: Golden.g7Key)
         var random = SeededRandom(seed: 2)
         let sealed = try StreamEncoder(keyring: keyring).encode(.ack(Ack(seqNo: 1)), using: &random)
-        #expect(Array(sealed[0 ..< 5]) == [0x0a, 0, 0, 0, UInt8(sealed.count - 5)])
+        #expect(Array(sealed[0..<5]) == [0x0a, 0, 0, 0, UInt8(sealed.count - 5)])
         // Declaring a longer body (and supplying it) must fail: the header is additional data.
         var forged = sealed
         forged[4] += 1
