@@ -2,7 +2,7 @@
 // LeveeGossip sources as one module, so it calls the decoders directly.
 
 /// A fixed keyring so the fuzzer also reaches the decryption path (bytes 00…1f, as in the reference).
-private let fuzzKeyring: Keyring? = try? Keyring(primary: Array(0 ..< 32))
+private let fuzzKeyring: Keyring? = try? Keyring(primary: Array(0..<32))
 
 /// Feeds one input to every decoder; any trap or sanitizer report is a bug. Errors are expected.
 @_cdecl("LLVMFuzzerTestOneInput")
