@@ -54,6 +54,8 @@ public final class GossipTransport: Service, Sendable {
 
     struct State {
         var phase: Phase = .idle
+        /// `shutdown()` was called: errors from the closing sockets are the expected end.
+        var stopRequested = false
         var counters = TransportCounters()
         var bindWaiters: [CheckedContinuation<Sockets, any Error>] = []
     }
@@ -111,12 +113,14 @@ public final class GossipTransport: Service, Sendable {
             finish(failing: error)
             throw error
         }
-        let waiters = state.withLock { state in
+        let (waiters, stopRequested) = state.withLock { state in
             state.phase = .serving(sockets)
             defer { state.bindWaiters = [] }
-            return state.bindWaiters
+            return (state.bindWaiters, state.stopRequested)
         }
         for waiter in waiters { waiter.resume(returning: sockets) }
+        // shutdown() while binding: serve nothing.
+        if stopRequested { sockets.close() }
 
         do {
             try await withTaskCancellationOrGracefulShutdownHandler {
@@ -130,7 +134,7 @@ public final class GossipTransport: Service, Sendable {
         } catch {
             // Closing the sockets from the cancellation handler ends the reads with an error;
             // that is how serving stops, not a failure.
-            if !Task.isCancelled && !isFinished {
+            if !Task.isCancelled && !state.withLock({ $0.stopRequested }) {
                 sockets.close()
                 finish(failing: error)
                 throw error
@@ -143,14 +147,11 @@ public final class GossipTransport: Service, Sendable {
     /// Stops serving: closes both sockets, so that `run()` returns once the streams in flight end.
     public func shutdown() {
         let sockets: Sockets? = state.withLock { state in
+            state.stopRequested = true
             if case .serving(let sockets) = state.phase { return sockets }
             return nil
         }
         sockets?.close()
-    }
-
-    private var isFinished: Bool {
-        state.withLock { if case .finished = $0.phase { true } else { false } }
     }
 
     private func finish(failing error: any Error) {
@@ -216,8 +217,9 @@ public final class GossipTransport: Service, Sendable {
         // One byte more than the limit, so that an oversized datagram shows its size instead of
         // arriving cut to the limit.
         let receiveCapacity = configuration.maxInboundPacketBytes + 1
+        // No SO_REUSEADDR: on Linux it would let a second UDP socket share the port and split the
+        // datagrams between them (Go's net.ListenUDP does not set it either).
         return try await DatagramBootstrap(group: eventLoopGroup)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: receiveCapacity))
             .bind(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {

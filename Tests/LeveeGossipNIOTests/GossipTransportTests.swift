@@ -260,3 +260,40 @@ struct GossipTransportTests {
         #expect(throws: (any Error).self) { try SocketAddress(gossipAddress: [1, 2, 3], port: 1) }
     }
 }
+
+@Suite("GossipTransport lifecycle")
+struct GossipTransportLifecycleTests {
+    @Test("cancelling run() closes both sockets, ends inboundPackets and frees the port")
+    func cancellation() async throws {
+        let transport = GossipTransport(configuration: try .loopback(), streamResponder: { _, _ in nil })
+        let address = try await withThrowingTaskGroup(of: Void.self, returning: SocketAddress.self) { group in
+            group.addTask { try await transport.run() }
+            let address = try await transport.localAddress()
+            group.cancelAll()
+            try await group.waitForAll()
+            return address
+        }
+        var iterator = transport.inboundPackets.makeAsyncIterator()
+        #expect(await iterator.next() == nil)
+        await #expect(throws: GossipTransportError.self) { _ = try await transport.localAddress() }
+        await #expect(throws: GossipTransportError.self) { try await transport.run() }
+        // Both UDP and TCP on that port can be bound again.
+        var again = try GossipTransportConfiguration.loopback()
+        again.bindAddress = address
+        try await withRunningTransport(again) { rebound, _ in
+            let port = try await rebound.localAddress().port
+            #expect(port == address.port)
+        }
+    }
+
+    @Test("a fixed port taken by another transport fails to bind with an error, not a hang")
+    func portTaken() async throws {
+        try await withRunningTransport(.loopback()) { first, _ in
+            var clash = try GossipTransportConfiguration.loopback()
+            clash.bindAddress = try await first.localAddress()
+            let second = GossipTransport(configuration: clash, streamResponder: { _, _ in nil })
+            await #expect(throws: (any Error).self) { try await second.run() }
+            await #expect(throws: GossipTransportError.self) { _ = try await second.localAddress() }
+        }
+    }
+}

@@ -119,14 +119,18 @@ struct SerfInteropTests {
                 .loopback(),
                 streamResponder: Self.answerStreamPings,
                 onPacket: Self.answerPings(as: name)
-            ) { transport, _ in
+            ) { transport, log in
                 try await Self.join(agent, as: name, tags: ["role": "levee", "svc": "orders"], from: transport)
                 let member = try await agent.waitForMember(name) { $0.status == "alive" }
                 #expect(member.tags == ["role": "levee", "svc": "orders"])
                 let local = try await transport.localAddress()
                 #expect(member.address == "127.0.0.1:\(local.port ?? 0)")
-                // The agent now probes us; our acks keep it alive across a probe round or two.
-                #expect(try await eventually(within: .seconds(5)) { transport.counters.packetsReceived >= 2 })
+                // The agent now probes us (every 1 s, memberlist ProbeInterval); our acks keep us alive.
+                let probe = try await log.first(within: .seconds(5)) { packet in
+                    packet.messages.contains { if case .ping(let ping) = $0 { ping.node == name } else { false } }
+                }
+                #expect(probe != nil, "the agent never probed us")
+                #expect(try await eventually { transport.counters.packetsSent >= 1 })
                 #expect(try agent.members().first { $0.name == name }?.status == "alive")
             }
         }
