@@ -1,6 +1,7 @@
 import LeveeGossip
 import LeveeGossipNIO
 import NIOCore
+import Synchronization
 import Testing
 
 /// The transport against real `serf agent` processes (serf 0.9.4, Debian) on 127.0.0.1.
@@ -188,4 +189,68 @@ struct SerfInteropTests {
             }
         }
     }
+    @Test("`serf join` to our port: the agent's inbound push/pull is framed and answered", arguments: [false, true])
+    func agentJoinsUs(encrypted: Bool) async throws {
+        let name = "levee-joined"
+        try await withSerfAgent(name: "serf-joiner", encryptKey: encrypted ? Self.serfKey : nil) { agent in
+            let keyring = encrypted ? try Keyring(serfEncryptKey: Self.serfKey) : nil
+            let requests = PushPullLog()
+            let configuration = try GossipTransportConfiguration.loopback(keyring: keyring)
+            let address = Mutex<SocketAddress?>(nil)
+            let responder: GossipTransport.StreamResponder = { message, _ in
+                switch message {
+                case .pushPull(let remote):
+                    requests.append(remote)
+                    guard let local = address.withLock({ $0 }) else { return nil }
+                    let me = PushNodeState(
+                        name: name,
+                        addr: local.gossipAddressBytes,
+                        port: local.gossipPort,
+                        meta: (try? Tags.encode(["role": "joined"])) ?? [],
+                        incarnation: 1,
+                        state: .alive
+                    )
+                    let serfState = SerfPushPull(
+                        lTime: LamportTime(1),
+                        statusLTimes: [name: LamportTime(1)],
+                        leftMembers: [],
+                        eventLTime: LamportTime(1),
+                        events: [],
+                        queryLTime: LamportTime(1)
+                    )
+                    // memberlist net.go handleConn: the reply carries the same Join flag.
+                    return .pushPull(
+                        PushPull(join: remote.join, nodes: [me], userState: [2] + serfState.msgpackEncoded())
+                    )
+                case .ping(let ping):
+                    return .ack(Ack(seqNo: ping.seqNo))
+                default:
+                    return nil
+                }
+            }
+            try await withRunningTransport(
+                configuration,
+                streamResponder: responder,
+                onPacket: Self.answerPings(as: name)
+            ) { transport, _ in
+                let local = try await transport.localAddress()
+                address.withLock { $0 = local }
+                try agent.cli(["join", "127.0.0.1:\(local.port ?? 0)"])
+                let request = try #require(requests.all.first)
+                #expect(request.join)
+                #expect(request.nodes.contains { $0.name == agent.name })
+                #expect(request.userState.first == 2)
+                let member = try await agent.waitForMember(name) { $0.status == "alive" }
+                #expect(member.tags == ["role": "joined"])
+                #expect(transport.counters.streamFailureCount == 0)
+            }
+        }
+    }
+}
+
+/// The push/pull requests an inbound responder saw.
+final class PushPullLog: Sendable {
+    private let entries = Mutex<[PushPull]>([])
+    func append(_ entry: PushPull) { entries.withLock { $0.append(entry) } }
+    var all: [PushPull] { entries.withLock { $0 } }
 }

@@ -109,12 +109,14 @@ struct SerfAgent: Sendable {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "(no log)"
     }
 
-    /// Runs `serf ARGS -rpc-addr=…` and returns its stdout; throws on a non-zero exit.
+    /// Runs `serf SUBCOMMAND -rpc-addr=… ARGS…` and returns its stdout; throws on a non-zero exit.
     @discardableResult
     func cli(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.executablePath())
-        process.arguments = arguments + ["-rpc-addr=\(rpcAddress)"]
+        // Go's flag package stops at the first positional argument: the flag goes right after the
+        // subcommand.
+        process.arguments = Array(arguments.prefix(1)) + ["-rpc-addr=\(rpcAddress)"] + arguments.dropFirst()
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
