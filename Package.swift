@@ -17,10 +17,13 @@ let package = Package(
         .library(name: "LeveePolicy", targets: ["LeveePolicy"]),
         .library(name: "LeveeTestKit", targets: ["LeveeTestKit"]),
         .library(name: "LeveeGossip", targets: ["LeveeGossip"]),
+        .library(name: "LeveeGossipNIO", targets: ["LeveeGossipNIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Test-only:
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
@@ -48,6 +51,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The gossip shell's I/O: one UDP socket and one TCP listener on the same port, speaking the
+        // LeveeGossip codec. Kept apart so that LeveeGossip stays pure.
+        .target(
+            name: "LeveeGossipNIO",
+            dependencies: [
+                "LeveeGossip",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LeveePolicyTests",
             dependencies: [
@@ -63,6 +78,16 @@ let package = Package(
                 "LeveeGossip",
                 "LeveePolicy",
                 "LeveeTestKit",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LeveeGossipNIOTests",
+            dependencies: [
+                "LeveeGossip",
+                "LeveeGossipNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

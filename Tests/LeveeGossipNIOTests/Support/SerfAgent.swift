@@ -1,0 +1,216 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+/// A real `serf agent` (Debian package `serf`, serf 0.9.4) run as a child process on loopback, for
+/// interop tests: started on free ports, ready once `serf members` answers, killed on teardown.
+///
+/// Use it through `withSerfAgent(name:encryptKey:_:)`, which stops the agent however the body ends.
+struct SerfAgent: Sendable {
+    /// The agent's `-node` name.
+    let name: String
+    /// Its memberlist port, UDP and TCP (`-bind`).
+    let bindAddress: SocketAddress
+    /// Its RPC address (`-rpc-addr`) for the `serf` CLI.
+    let rpcAddress: String
+    let process: Process
+    /// The agent's stdout and stderr, for failure messages.
+    let logPath: String
+
+    /// What `serf members -format=json` says about one member.
+    struct Member: Sendable, Equatable {
+        var name: String
+        var address: String
+        var status: String
+        var tags: [String: String]
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The `serf` binary: the `SERF` environment variable, else the first on `PATH`, else
+    /// /usr/bin/serf. A missing binary is an error telling how to install it, never a skip.
+    static func executablePath() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        var candidates: [String] = []
+        if let explicit = environment["SERF"] { candidates.append(explicit) }
+        for directory in (environment["PATH"] ?? "").split(separator: ":") {
+            candidates.append("\(directory)/serf")
+        }
+        candidates.append("/usr/bin/serf")
+        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+            return found
+        }
+        throw Failure(
+            description:
+                "the `serf` binary is missing: install it with `apt-get install -y serf` (scripts/test does so)"
+        )
+    }
+
+    /// Starts an agent on free loopback ports and waits (bounded poll) until its RPC answers.
+    static func start(
+        name: String,
+        encryptKey: String? = nil,
+        readyTimeout: Duration = .seconds(15)
+    ) async throws
+        -> SerfAgent
+    {
+        let executable = try executablePath()
+        let bindPort = try await FreePort.both()
+        let rpcPort = try await FreePort.tcp()
+        let rpcAddress = "127.0.0.1:\(rpcPort)"
+        var arguments = [
+            "agent", "-node=\(name)", "-bind=127.0.0.1:\(bindPort)", "-rpc-addr=\(rpcAddress)",
+            "-log-level=debug",
+        ]
+        if let encryptKey { arguments.append("-encrypt=\(encryptKey)") }
+        let logPath = NSTemporaryDirectory() + "serf-\(name)-\(bindPort)-\(UUID().uuidString).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let agent = SerfAgent(
+            name: name,
+            bindAddress: try SocketAddress(ipAddress: "127.0.0.1", port: bindPort),
+            rpcAddress: rpcAddress,
+            process: process,
+            logPath: logPath
+        )
+        let clock = ContinuousClock()
+        let deadline = clock.now + readyTimeout
+        while clock.now < deadline {
+            guard process.isRunning else {
+                throw Failure(description: "serf agent \(name) exited early:\n\(agent.log())")
+            }
+            if (try? agent.cli(["members"])) != nil { return agent }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        agent.stop()
+        throw Failure(description: "serf agent \(name) did not answer RPC within \(readyTimeout):\n\(agent.log())")
+    }
+
+    /// Kills the agent and waits for it to exit.
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// The agent's output so far.
+    func log() -> String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "(no log)"
+    }
+
+    /// Runs `serf SUBCOMMAND -rpc-addr=… ARGS…` and returns its stdout; throws on a non-zero exit.
+    @discardableResult
+    func cli(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.executablePath())
+        // Go's flag package stops at the first positional argument: the flag goes right after the
+        // subcommand.
+        process.arguments = Array(arguments.prefix(1)) + ["-rpc-addr=\(rpcAddress)"] + arguments.dropFirst()
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "serf \(arguments.joined(separator: " ")) failed: \(text)")
+        }
+        return text
+    }
+
+    /// `serf members -format=json`.
+    func members() throws -> [Member] {
+        let text = try cli(["members", "-format=json"])
+        guard
+            let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let list = object["members"] as? [[String: Any]]
+        else {
+            throw Failure(description: "unexpected `serf members -format=json` output: \(text)")
+        }
+        return list.map { entry in
+            Member(
+                name: entry["name"] as? String ?? "",
+                address: entry["addr"] as? String ?? "",
+                status: entry["status"] as? String ?? "",
+                tags: entry["tags"] as? [String: String] ?? [:]
+            )
+        }
+    }
+
+    /// Polls `serf members` until `condition` holds for the member `name`, at most `timeout`.
+    func waitForMember(
+        _ name: String,
+        timeout: Duration = .seconds(10),
+        where condition: (Member) -> Bool
+    ) async throws -> Member {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var last: [Member] = []
+        while clock.now < deadline {
+            last = try members()
+            if let member = last.first(where: { $0.name == name }), condition(member) { return member }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw Failure(description: "member \(name) not as expected within \(timeout); members: \(last)\n\(log())")
+    }
+}
+
+/// Runs `body` with a fresh agent and stops the agent afterwards, whatever happens.
+func withSerfAgent<Result>(
+    name: String,
+    encryptKey: String? = nil,
+    _ body: (SerfAgent) async throws -> Result
+) async throws -> Result {
+    let agent = try await SerfAgent.start(name: name, encryptKey: encryptKey)
+    do {
+        let result = try await body(agent)
+        agent.stop()
+        return result
+    } catch {
+        agent.stop()
+        Issue.record("serf agent \(agent.name) log:\n\(agent.log())")
+        throw error
+    }
+}
+
+/// Free loopback ports, found by binding port 0 and closing again.
+enum FreePort {
+    /// A port free for both UDP and TCP, as a memberlist member needs.
+    static func both() async throws -> Int {
+        for _ in 0..<32 {
+            let udp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: 0).get()
+            let port = udp.localAddress?.port ?? 0
+            let tcp = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: port).get()
+            try await udp.close()
+            if let tcp {
+                try await tcp.close()
+                return port
+            }
+        }
+        throw SerfAgent.Failure(description: "no port free for both UDP and TCP on 127.0.0.1")
+    }
+
+    /// A port free for TCP.
+    static func tcp() async throws -> Int {
+        let tcp = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = tcp.localAddress?.port ?? 0
+        try await tcp.close()
+        return port
+    }
+}
