@@ -14,12 +14,14 @@ let package = Package(
     name: "levee",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "levee", targets: ["levee"]),
         .library(name: "LeveePolicy", targets: ["LeveePolicy"]),
         .library(name: "LeveeTestKit", targets: ["LeveeTestKit"]),
         .library(name: "LeveeGossip", targets: ["LeveeGossip"]),
         .library(name: "LeveeGossipNIO", targets: ["LeveeGossipNIO"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -61,6 +63,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The `levee` executable: the agent (next) and the operator's commands.
+        .executableTarget(
+            name: "levee",
+            dependencies: [
+                "LeveeGossip",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LeveeCommandTests",
+            dependencies: ["LeveeGossip"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
