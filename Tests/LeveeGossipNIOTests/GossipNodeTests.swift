@@ -4,6 +4,7 @@ import LeveePolicy
 import Testing
 
 /// Levee nodes alone, in process on loopback, with memberlist's `local` timing: fast, no serf.
+@Suite(.serialized)
 struct GossipNodeTests {
     @Test("three nodes join through one another and all see a user event")
     func threeNodesExchangeAUserEvent() async throws {
