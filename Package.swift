@@ -59,6 +59,7 @@ let package = Package(
             name: "LeveeGossipNIO",
             dependencies: [
                 "LeveeGossip",
+                "LeveePolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,6 +103,7 @@ let package = Package(
             dependencies: [
                 "LeveeGossip",
                 "LeveeGossipNIO",
+                "LeveePolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

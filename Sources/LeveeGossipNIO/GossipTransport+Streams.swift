@@ -130,6 +130,9 @@ extension GossipTransport {
         try await listener.executeThenClose { connections in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in connections {
+                    _ = state.withLock {
+                        $0.unservedConnections.removeValue(forKey: ObjectIdentifier(connection.channel))
+                    }
                     group.addTask { await self.serve(connection) }
                 }
             }

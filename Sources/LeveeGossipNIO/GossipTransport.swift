@@ -58,6 +58,11 @@ public final class GossipTransport: Service, Sendable {
         var stopRequested = false
         var counters = TransportCounters()
         var bindWaiters: [CheckedContinuation<Sockets, any Error>] = []
+        /// Accepted connections not yet handed to `serve`. An `NIOAsyncChannel` must be closed with
+        /// `executeThenClose` before it is released (NIO traps otherwise), and the listener drops
+        /// the connections it still buffers when its reader is cancelled; this keeps them alive so
+        /// that `run()` can close them.
+        var unservedConnections: [ObjectIdentifier: NIOAsyncChannel<ByteBuffer, ByteBuffer>] = [:]
     }
 
     /// - Parameters:
@@ -136,12 +141,25 @@ public final class GossipTransport: Service, Sendable {
             // that is how serving stops, not a failure.
             if !Task.isCancelled && !state.withLock({ $0.stopRequested }) {
                 sockets.close()
+                await closeUnservedConnections()
                 finish(failing: error)
                 throw error
             }
         }
         sockets.close()
+        await closeUnservedConnections()
         finish(failing: GossipTransportError(.notRunning, "the transport has shut down"))
+    }
+
+    /// Closes the connections accepted while serving stopped, which no `serve` will ever take.
+    private func closeUnservedConnections() async {
+        let leftovers = state.withLock { state in
+            defer { state.unservedConnections = [:] }
+            return Array(state.unservedConnections.values)
+        }
+        for connection in leftovers {
+            try? await connection.executeThenClose { _, _ in }
+        }
     }
 
     /// Stops serving: closes both sockets, so that `run()` returns once the streams in flight end.
@@ -238,7 +256,9 @@ public final class GossipTransport: Service, Sendable {
             .serverChannelOption(.backlog, value: 128)
             .bind(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    let connection = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    self.state.withLock { $0.unservedConnections[ObjectIdentifier(channel)] = connection }
+                    return connection
                 }
             }
     }

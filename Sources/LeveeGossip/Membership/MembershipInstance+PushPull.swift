@@ -27,7 +27,10 @@ extension MembershipInstance {
     /// each has answered or failed; it succeeds when at least one did.
     public mutating func join(seeds: [NodeAddress], now: Instant) -> [MembershipDirective] {
         guard !hasLeft else { return [] }
-        var tally = joinTally ?? JoinResult(contacted: 0, failed: 0)
+        // A join while another is pending adds to its tally; a later one starts afresh, so that
+        // `joinCompleted` counts only the seeds of the joins it completes.
+        var tally =
+            pendingJoin.isEmpty ? JoinResult(contacted: 0, failed: 0) : joinTally ?? JoinResult(contacted: 0, failed: 0)
         for seed in seeds {
             if seed == localAddress {
                 tally.failed += 1

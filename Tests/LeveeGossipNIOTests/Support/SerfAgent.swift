@@ -53,6 +53,7 @@ struct SerfAgent: Sendable {
     static func start(
         name: String,
         encryptKey: String? = nil,
+        extraArguments: [String] = [],
         readyTimeout: Duration = .seconds(15)
     ) async throws
         -> SerfAgent
@@ -66,6 +67,7 @@ struct SerfAgent: Sendable {
             "-log-level=debug",
         ]
         if let encryptKey { arguments.append("-encrypt=\(encryptKey)") }
+        arguments += extraArguments
         let logPath = NSTemporaryDirectory() + "serf-\(name)-\(bindPort)-\(UUID().uuidString).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -96,12 +98,47 @@ struct SerfAgent: Sendable {
         throw Failure(description: "serf agent \(name) did not answer RPC within \(readyTimeout):\n\(agent.log())")
     }
 
-    /// Kills the agent and waits for it to exit.
+    /// Kills the agent and waits for it to exit; a stopped (SIGSTOP) agent is continued first so that
+    /// it can take the signal.
     func stop() {
         if process.isRunning {
+            kill(process.processIdentifier, SIGCONT)
             process.terminate()
             process.waitUntilExit()
         }
+    }
+
+    /// Sends `signal` to the agent process: SIGSTOP freezes it (a timing failure), SIGCONT resumes it,
+    /// SIGKILL crashes it (reference test-network.md).
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+        if signal == SIGKILL { process.waitUntilExit() }
+    }
+
+    /// `serf event [-coalesce=false] NAME PAYLOAD`.
+    func sendEvent(_ name: String, payload: String, coalesce: Bool = false) throws {
+        try cli(["event", "-coalesce=\(coalesce)", name, payload])
+    }
+
+    /// `serf query -timeout=… NAME PAYLOAD`; returns its output ("Ack from 'x'", "Response from 'x': …").
+    func query(_ name: String, payload: String, timeout: Duration = .seconds(3)) throws -> String {
+        try cli(["query", "-timeout=\(timeout.components.seconds)s", name, payload])
+    }
+
+    /// `serf reachability`: throws when some live member did not ack `_serf_ping`.
+    @discardableResult
+    func reachability() throws -> String {
+        try cli(["reachability"])
+    }
+
+    /// `serf join ADDRESS`.
+    func join(_ address: String) throws {
+        try cli(["join", address])
+    }
+
+    /// `serf leave`: the agent leaves gracefully and exits.
+    func leave() throws {
+        try cli(["leave"])
     }
 
     /// The agent's output so far.
@@ -172,9 +209,10 @@ struct SerfAgent: Sendable {
 func withSerfAgent<Result>(
     name: String,
     encryptKey: String? = nil,
+    extraArguments: [String] = [],
     _ body: (SerfAgent) async throws -> Result
 ) async throws -> Result {
-    let agent = try await SerfAgent.start(name: name, encryptKey: encryptKey)
+    let agent = try await SerfAgent.start(name: name, encryptKey: encryptKey, extraArguments: extraArguments)
     do {
         let result = try await body(agent)
         agent.stop()

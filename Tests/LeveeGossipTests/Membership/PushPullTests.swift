@@ -106,6 +106,30 @@ struct MembershipPushPullTests {
         #expect(fixture.state("p1") == .alive)
     }
 
+    @Test("a second join reports only its own seeds, not the tally of the first")
+    func secondJoinStartsAfresh() throws {
+        var fixture = try MembershipFixture(peers: 0)
+        let first = fixture.instance.join(seeds: [.ipv4(10, 0, 1, 1, port: 7946)], now: fixture.clock.now)
+        let firstID = try #require(
+            first.compactMap { if case .pushPull(let request) = $0 { request.id } else { nil } }.first
+        )
+        let reply = PushPull(join: true, nodes: [Self.state("p1", .alive)], userState: [])
+        let done = fixture.instance.onPushPullReply(
+            reply,
+            request: firstID,
+            now: fixture.clock.now,
+            using: &fixture.rng
+        )
+        #expect(done.contains(.joinCompleted(JoinResult(contacted: 1, failed: 0))))
+
+        let second = fixture.instance.join(seeds: [.ipv4(10, 0, 1, 2, port: 7946)], now: fixture.clock.now)
+        let secondID = try #require(
+            second.compactMap { if case .pushPull(let request) = $0 { request.id } else { nil } }.first
+        )
+        let failed = fixture.instance.onPushPullFailed(request: secondID, now: fixture.clock.now)
+        #expect(failed.contains(.joinCompleted(JoinResult(contacted: 0, failed: 1))))
+    }
+
     @Test("a join whose seeds never answer fails at the TCP deadline")
     func joinTimeout() throws {
         var fixture = try MembershipFixture(peers: 0)

@@ -1,0 +1,89 @@
+import LeveeGossip
+import LeveeGossipNIO
+import LeveePolicy
+import Testing
+
+/// Levee nodes alone, in process on loopback, with memberlist's `local` timing: fast, no serf.
+@Suite(.serialized)
+struct GossipNodeTests {
+    @Test("three nodes join through one another and all see a user event")
+    func threeNodesExchangeAUserEvent() async throws {
+        try await withGossipNode(.loopback("levee-a", profile: .local, tags: ["role": "a"])) { a in
+            try await withGossipNode(.loopback("levee-b", profile: .local)) { b in
+                try await withGossipNode(.loopback("levee-c", profile: .local)) { c in
+                    #expect(try await b.node.join([try await a.address()]) == 1)
+                    #expect(try await c.node.join([try await b.address()]) == 1)
+                    for running in [a, b, c] {
+                        for name in ["levee-a", "levee-b", "levee-c"] {
+                            #expect(try await running.waitForMember(name, status: .alive), "\(name) at \(running)")
+                        }
+                    }
+                    #expect(c.node.member(named: "levee-a")?.tags == ["role": "a"])
+
+                    try c.node.sendUserEvent(name: "deploy", payload: Array("v1".utf8))
+                    for running in [a, b] {
+                        let event = try await running.log.first(within: .seconds(5)) {
+                            $0 == .userEvent(name: "deploy", payload: Array("v1".utf8), coalesce: false)
+                        }
+                        #expect(event != nil)
+                    }
+                    for running in [a, b, c] {
+                        #expect(running.node.counters.transport.packetDecodeFailures == 0)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a node that leaves is seen as left, not failed")
+    func leave() async throws {
+        try await withGossipNode(.loopback("stay", profile: .local)) { stay in
+            try await withGossipNode(.loopback("go", profile: .local)) { go in
+                try await go.node.join([try await stay.address()])
+                #expect(try await stay.waitForMember("go", status: .alive))
+                await go.node.leave()
+                #expect(try await stay.waitForMember("go", status: .left, within: .seconds(5)))
+                #expect(!stay.log.sawFailure(of: "go"))
+            }
+        }
+    }
+
+    @Test("a join to nobody fails and says so")
+    func joinNobody() async throws {
+        try await withGossipNode(.loopback("alone", profile: .local)) { alone in
+            await #expect(throws: GossipNodeError.self) {
+                try await alone.node.join(["127.0.0.1:1"])
+            }
+            #expect(alone.node.members.map(\.name) == ["alone"])
+        }
+    }
+
+    @Test("configuration errors name the key")
+    func configurationErrors() {
+        func keyPath(_ configuration: GossipNodeConfiguration) -> String? {
+            do {
+                try configuration.validate()
+                return nil
+            } catch {
+                return error.keyPath
+            }
+        }
+        #expect(keyPath(.loopback("ok")) == nil)
+        #expect(keyPath(.loopback("")) == "gossip.name")
+        #expect(keyPath(GossipNodeConfiguration(name: "n", bindHost: "nowhere")) == "gossip.bind")
+        #expect(keyPath(GossipNodeConfiguration(name: "n")) == "gossip.advertise")
+        #expect(keyPath(.loopback("n", encryptKey: "c2hvcnQ=")) == "gossip.encrypt_key")
+        var seeds = GossipNodeConfiguration.loopback("n")
+        seeds.join = ["10.0.0.1"]
+        #expect(keyPath(seeds) == "gossip.join[0]")
+        #expect(throws: GossipNodeError.self) { try GossipNode(configuration: .loopback("")) }
+    }
+
+    @Test("seeds parse as host:port, [v6]:port or name/host:port")
+    func seeds() throws {
+        #expect(try GossipSeed("127.0.0.1:7946") == GossipSeed("alpha/127.0.0.1:7946"))
+        #expect(try GossipSeed("[::1]:7946").host == "::1")
+        #expect(throws: GossipNodeError.self) { try GossipSeed("127.0.0.1") }
+        #expect(throws: GossipNodeError.self) { try GossipSeed("127.0.0.1:0") }
+    }
+}
