@@ -77,7 +77,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LeveeCommandTests",
-            dependencies: ["LeveeGossip"],
+            dependencies: ["LeveeGossip", "LeveeTestKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -104,6 +104,7 @@ let package = Package(
                 "LeveeGossip",
                 "LeveeGossipNIO",
                 "LeveePolicy",
+                "LeveeTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -1,14 +1,9 @@
 import Foundation
+import LeveeTestKit
 
 /// Runs the `levee` binary that `swift build` put beside the test bundle, and other programs, as child
 /// processes: the CLI tested as a user types it.
 enum CommandRunner {
-    struct Result: Sendable {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
-    }
-
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
@@ -24,30 +19,9 @@ enum CommandRunner {
         throw Failure(description: "the levee executable was not found beside \(CommandLine.arguments[0]): swift build")
     }
 
-    /// Runs `executable` with `arguments` to completion and returns its exit status and output.
-    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            standardOutput: String(decoding: outputData, as: UTF8.self),
-            standardError: String(decoding: errorData, as: UTF8.self)
-        )
-    }
-
-    /// Runs `levee` with `arguments`.
-    static func levee(_ arguments: String...) throws -> Result {
-        try run(leveeExecutable(), arguments)
+    /// Runs `levee` with `arguments` to completion (without holding a thread while it runs).
+    static func levee(_ arguments: String...) async throws -> ChildProcess.Result {
+        try await ChildProcess.run(leveeExecutable(), arguments)
     }
 }
 
@@ -59,7 +33,7 @@ import Glibc
 /// kernel which port it chose (then closing it, so a child process can take it).
 func freeLoopbackPort() throws -> Int {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw CommandRunner.Failure(description: "socket(): errno \(errno)") }
+    guard descriptor >= 0 else { throw ChildProcess.Failure(description: "socket(): errno \(errno)") }
     defer { close(descriptor) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -71,6 +45,6 @@ func freeLoopbackPort() throws -> Int {
             bind(descriptor, generic, length) == 0 && getsockname(descriptor, generic, &length) == 0
         }
     }
-    guard bound else { throw CommandRunner.Failure(description: "bind(127.0.0.1:0): errno \(errno)") }
+    guard bound else { throw ChildProcess.Failure(description: "bind(127.0.0.1:0): errno \(errno)") }
     return Int(UInt16(bigEndian: address.sin_port))
 }

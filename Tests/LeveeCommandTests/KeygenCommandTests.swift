@@ -1,24 +1,25 @@
 import Foundation
 import LeveeGossip
+import LeveeTestKit
 import Testing
 
 @Suite struct KeygenCommandTests {
     @Test(arguments: [16, 24, 32])
-    func printsABase64KeyOfTheRequestedSize(bytes: Int) throws {
-        let result = try CommandRunner.levee("keygen", "--bytes", "\(bytes)")
+    func printsABase64KeyOfTheRequestedSize(bytes: Int) async throws {
+        let result = try await CommandRunner.levee("keygen", "--bytes", "\(bytes)")
         #expect(result.status == 0, "\(result.standardError)")
         let text = result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try Keyring.decodeKey(text).count == bytes)
     }
 
-    @Test func twoKeysDiffer() throws {
-        let first = try CommandRunner.levee("keygen").standardOutput
-        let second = try CommandRunner.levee("keygen").standardOutput
+    @Test func twoKeysDiffer() async throws {
+        let first = try await CommandRunner.levee("keygen").standardOutput
+        let second = try await CommandRunner.levee("keygen").standardOutput
         #expect(first != second)
     }
 
-    @Test func refusesAnAESSizeThatDoesNotExist() throws {
-        let result = try CommandRunner.levee("keygen", "--bytes", "20")
+    @Test func refusesAnAESSizeThatDoesNotExist() async throws {
+        let result = try await CommandRunner.levee("keygen", "--bytes", "20")
         #expect(result.status != 0)
         #expect(result.standardError.contains("--bytes must be 16, 24 or 32, not 20"))
     }
@@ -27,7 +28,7 @@ import Testing
     /// once with "Failed to decode encryption key" on a key it cannot use; with a good one it starts
     /// serving, which `serf members` shows.
     @Test func aRealSerfAgentAcceptsTheKey() async throws {
-        let key = try CommandRunner.levee("keygen").standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = try await CommandRunner.levee("keygen").standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
         let serf = try serfExecutable()
         let rpcPort = try freeLoopbackPort()
         let bindPort = try freeLoopbackPort()
@@ -41,14 +42,11 @@ import Testing
         agent.standardOutput = FileHandle.nullDevice
         agent.standardError = FileHandle.nullDevice
         try agent.run()
-        defer {
-            agent.terminate()
-            agent.waitUntilExit()
-        }
+        defer { agent.terminate() }
         var answered = false
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline && agent.isRunning {
-            if try CommandRunner.run(serf, ["members", "-rpc-addr=\(rpcAddress)"]).standardOutput.contains(
+            if try await ChildProcess.run(serf, ["members", "-rpc-addr=\(rpcAddress)"]).standardOutput.contains(
                 "keygen-check"
             ) {
                 answered = true
@@ -64,13 +62,13 @@ import Testing
         where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
-        throw CommandRunner.Failure(description: "serf is missing: apt-get install -y serf (scripts/test does so)")
+        throw ChildProcess.Failure(description: "serf is missing: apt-get install -y serf (scripts/test does so)")
     }
 }
 
 @Suite struct VersionCommandTests {
-    @Test func printsTheVersion() throws {
-        let result = try CommandRunner.levee("version")
+    @Test func printsTheVersion() async throws {
+        let result = try await CommandRunner.levee("version")
         #expect(result.status == 0)
         #expect(result.standardOutput.hasPrefix("levee "))
     }

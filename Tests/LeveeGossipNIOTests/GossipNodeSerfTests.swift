@@ -38,7 +38,7 @@ struct GossipNodeSerfTests {
     func serfJoinsLevee() async throws {
         try await withSerfAgent(name: "serf-2") { agent in
             try await withGossipNode(.loopback("levee-2", tags: ["role": "sidecar"])) { levee in
-                try agent.join(try await levee.address())
+                try await agent.join(try await levee.address())
                 let seen = try await agent.waitForMember("levee-2") { $0.status == "alive" }
                 #expect(seen.tags == ["role": "sidecar"])
                 #expect(try await levee.waitForMember("serf-2", status: .alive))
@@ -52,7 +52,7 @@ struct GossipNodeSerfTests {
             try await withSerfAgent(name: "serf-3b") { second in
                 try await withGossipNode(.loopback("levee-3")) { levee in
                     try await levee.node.join(["127.0.0.1:\(first.bindAddress.port ?? 0)"])
-                    try second.join(try await levee.address())
+                    try await second.join(try await levee.address())
                     for agent in [first, second] {
                         for name in ["serf-3a", "serf-3b", "levee-3"] {
                             _ = try await agent.waitForMember(name) { $0.status == "alive" }
@@ -76,7 +76,7 @@ struct GossipNodeSerfTests {
                 try await levee.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"])
                 _ = try await agent.waitForMember("levee-4") { $0.status == "alive" }
 
-                try agent.sendEvent("serf-deploy", payload: "v1.2.3")
+                try await agent.sendEvent("serf-deploy", payload: "v1.2.3")
                 let received = try await levee.log.first(within: .seconds(5)) {
                     $0 == .userEvent(name: "serf-deploy", payload: Array("v1.2.3".utf8), coalesce: false)
                 }
@@ -101,7 +101,7 @@ struct GossipNodeSerfTests {
             try await withGossipNode(.loopback("levee-5")) { levee in
                 try await levee.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"])
                 _ = try await agent.waitForMember("levee-5") { $0.status == "alive" }
-                let reachability = try agent.reachability()
+                let reachability = try await agent.reachability()
                 #expect(reachability.contains("Successfully contacted all live nodes"), "\(reachability)")
 
                 // Answer the query as soon as it shows up in the node's events.
@@ -117,7 +117,7 @@ struct GossipNodeSerfTests {
                     try levee.node.respond(to: query, payload: Array("levee here".utf8))
                     return true
                 }()
-                let output = try agent.query("whoami", payload: "hi")
+                let output = try await agent.query("whoami", payload: "hi")
                 #expect(try await answered)
                 #expect(output.contains("Ack from 'levee-5'"), "\(output)")
                 #expect(output.contains("Response from 'levee-5': levee here"), "\(output)")
@@ -140,7 +140,7 @@ struct GossipNodeSerfTests {
                 }
                 #expect(wrong.node.counters.exchangeFailures >= 1)
                 #expect(wrong.node.member(named: "serf-6") == nil)
-                let members = try agent.members()
+                let members = try await agent.members()
                 #expect(!members.contains { $0.name == "levee-6-wrong" })
             }
         }
@@ -154,7 +154,7 @@ struct GossipNodeSerfTests {
                 #expect(try await levee.waitForMember("serf-7a", status: .alive))
                 let clock = ContinuousClock()
                 let killed = clock.now
-                agent.signal(SIGKILL)
+                await agent.signal(SIGKILL)
                 #expect(try await levee.waitForMember("serf-7a", status: .failed, within: Self.failureBound))
                 let failedAfter = clock.now - killed
                 #expect(failedAfter >= MembershipSettings.lan.probeInterval * 4, "failed after \(failedAfter)")
@@ -168,13 +168,13 @@ struct GossipNodeSerfTests {
             try await withGossipNode(.loopback("levee-7b")) { levee in
                 try await levee.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"])
                 #expect(try await levee.waitForMember("serf-7b", status: .alive))
-                agent.signal(SIGSTOP)
+                await agent.signal(SIGSTOP)
                 // Frozen until the node suspects it (a failed probe round), well within the 4 s
                 // suspicion timeout.
                 let suspected = try await eventually(within: .seconds(4)) {
                     levee.node.counters.membership.suspicions >= 1
                 }
-                agent.signal(SIGCONT)
+                await agent.signal(SIGCONT)
                 #expect(suspected)
                 // Watch for a whole suspicion timeout and more: never failed.
                 let settings = MembershipSettings.lan
@@ -210,7 +210,7 @@ struct GossipNodeSerfTests {
                     _ = try await stays.waitForMember("levee-8") { $0.status == "alive" }
                     #expect(try await levee.waitForMember("serf-8b", status: .alive))
 
-                    try leaves.leave()
+                    try await leaves.leave()
                     #expect(try await levee.waitForMember("serf-8b", status: .left, within: .seconds(5)))
                     #expect(!levee.log.sawFailure(of: "serf-8b"))
 

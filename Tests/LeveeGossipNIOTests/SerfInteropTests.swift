@@ -132,7 +132,7 @@ struct SerfInteropTests {
                 }
                 #expect(probe != nil, "the agent never probed us")
                 #expect(try await eventually { transport.counters.packetsSent >= 1 })
-                #expect(try agent.members().first { $0.name == name }?.status == "alive")
+                #expect(try await agent.members().first { $0.name == name }?.status == "alive")
             }
         }
     }
@@ -235,7 +235,7 @@ struct SerfInteropTests {
             ) { transport, _ in
                 let local = try await transport.localAddress()
                 address.withLock { $0 = local }
-                try agent.cli(["join", "127.0.0.1:\(local.port ?? 0)"])
+                try await agent.cli(["join", "127.0.0.1:\(local.port ?? 0)"])
                 let request = try #require(requests.all.first)
                 #expect(request.join)
                 #expect(request.nodes.contains { $0.name == agent.name })

@@ -2,6 +2,7 @@ import LeveeGossip
 import LeveeGossipNIO
 import NIOCore
 import Synchronization
+import Testing
 
 /// The events a running node delivered, for bounded polls in tests.
 final class GossipEventLog: Sendable {
@@ -68,7 +69,15 @@ struct RunningGossipNode: Sendable {
         status: SerfMemberStatus,
         within timeout: Duration = .seconds(10)
     ) async throws -> Bool {
-        try await eventually(within: timeout) { node.member(named: name)?.status == status }
+        let reached = try await eventually(within: timeout) { node.member(named: name)?.status == status }
+        if !reached {
+            // Say what the node did see, so a failure can be diagnosed from the test output alone.
+            let members = node.members.map { "\($0.name)=\($0.status)" }.joined(separator: ", ")
+            Issue.record(
+                "\(node.configuration.name) never saw \(name) \(status) within \(timeout); members: [\(members)]; counters: \(node.counters)"
+            )
+        }
+        return reached
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LeveeTestKit
 import NIOCore
 import NIOPosix
 import Testing
@@ -91,54 +92,66 @@ struct SerfAgent: Sendable {
             guard process.isRunning else {
                 throw Failure(description: "serf agent \(name) exited early:\n\(agent.log())")
             }
-            if (try? agent.cli(["members"])) != nil { return agent }
+            if (try? await agent.cli(["members"])) != nil { return agent }
             try await Task.sleep(for: .milliseconds(100))
         }
-        agent.stop()
+        await agent.stop()
         throw Failure(description: "serf agent \(name) did not answer RPC within \(readyTimeout):\n\(agent.log())")
     }
 
     /// Kills the agent and waits for it to exit; a stopped (SIGSTOP) agent is continued first so that
-    /// it can take the signal.
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGCONT)
-            process.terminate()
-            process.waitUntilExit()
+    /// it can take the signal. The wait is a bounded poll that gives the thread back between looks
+    /// (`waitUntilExit()` would hold one of the two cooperative threads and starve the node under test).
+    func stop() async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGCONT)
+        process.terminate()
+        if await !waitForExit(within: .seconds(5)) {
+            kill(process.processIdentifier, SIGKILL)
+            _ = await waitForExit(within: .seconds(5))
         }
     }
 
     /// Sends `signal` to the agent process: SIGSTOP freezes it (a timing failure), SIGCONT resumes it,
-    /// SIGKILL crashes it (reference test-network.md).
-    func signal(_ signal: Int32) {
+    /// SIGKILL crashes it (reference test-network.md); after SIGKILL it waits for the exit.
+    func signal(_ signal: Int32) async {
         kill(process.processIdentifier, signal)
-        if signal == SIGKILL { process.waitUntilExit() }
+        if signal == SIGKILL { _ = await waitForExit(within: .seconds(5)) }
+    }
+
+    /// Polls until the agent process has exited, at most `timeout`; true when it has.
+    private func waitForExit(within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return !process.isRunning
     }
 
     /// `serf event [-coalesce=false] NAME PAYLOAD`.
-    func sendEvent(_ name: String, payload: String, coalesce: Bool = false) throws {
-        try cli(["event", "-coalesce=\(coalesce)", name, payload])
+    func sendEvent(_ name: String, payload: String, coalesce: Bool = false) async throws {
+        try await cli(["event", "-coalesce=\(coalesce)", name, payload])
     }
 
     /// `serf query -timeout=… NAME PAYLOAD`; returns its output ("Ack from 'x'", "Response from 'x': …").
-    func query(_ name: String, payload: String, timeout: Duration = .seconds(3)) throws -> String {
-        try cli(["query", "-timeout=\(timeout.components.seconds)s", name, payload])
+    func query(_ name: String, payload: String, timeout: Duration = .seconds(3)) async throws -> String {
+        try await cli(["query", "-timeout=\(timeout.components.seconds)s", name, payload])
     }
 
     /// `serf reachability`: throws when some live member did not ack `_serf_ping`.
     @discardableResult
-    func reachability() throws -> String {
-        try cli(["reachability"])
+    func reachability() async throws -> String {
+        try await cli(["reachability"])
     }
 
     /// `serf join ADDRESS`.
-    func join(_ address: String) throws {
-        try cli(["join", address])
+    func join(_ address: String) async throws {
+        try await cli(["join", address])
     }
 
     /// `serf leave`: the agent leaves gracefully and exits.
-    func leave() throws {
-        try cli(["leave"])
+    func leave() async throws {
+        try await cli(["leave"])
     }
 
     /// The agent's output so far.
@@ -146,31 +159,23 @@ struct SerfAgent: Sendable {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "(no log)"
     }
 
-    /// Runs `serf SUBCOMMAND -rpc-addr=… ARGS…` and returns its stdout; throws on a non-zero exit.
+    /// Runs `serf SUBCOMMAND -rpc-addr=… ARGS…` and returns its output; throws on a non-zero exit. The
+    /// wait does not hold a thread (`ChildProcess`), so the node under test keeps running meanwhile.
     @discardableResult
-    func cli(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.executablePath())
+    func cli(_ arguments: [String]) async throws -> String {
         // Go's flag package stops at the first positional argument: the flag goes right after the
         // subcommand.
-        process.arguments = Array(arguments.prefix(1)) + ["-rpc-addr=\(rpcAddress)"] + arguments.dropFirst()
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "serf \(arguments.joined(separator: " ")) failed: \(text)")
+        let full = Array(arguments.prefix(1)) + ["-rpc-addr=\(rpcAddress)"] + arguments.dropFirst()
+        let result = try await ChildProcess.run(try Self.executablePath(), full)
+        guard result.status == 0 else {
+            throw Failure(description: "serf \(arguments.joined(separator: " ")) failed: \(result.output)")
         }
-        return text
+        return result.output
     }
 
     /// `serf members -format=json`.
-    func members() throws -> [Member] {
-        let text = try cli(["members", "-format=json"])
+    func members() async throws -> [Member] {
+        let text = try await cli(["members", "-format=json"])
         guard
             let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
             let list = object["members"] as? [[String: Any]]
@@ -197,7 +202,7 @@ struct SerfAgent: Sendable {
         let deadline = clock.now + timeout
         var last: [Member] = []
         while clock.now < deadline {
-            last = try members()
+            last = try await members()
             if let member = last.first(where: { $0.name == name }), condition(member) { return member }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -215,10 +220,10 @@ func withSerfAgent<Result>(
     let agent = try await SerfAgent.start(name: name, encryptKey: encryptKey, extraArguments: extraArguments)
     do {
         let result = try await body(agent)
-        agent.stop()
+        await agent.stop()
         return result
     } catch {
-        agent.stop()
+        await agent.stop()
         Issue.record("serf agent \(agent.name) log:\n\(agent.log())")
         throw error
     }
