@@ -64,7 +64,7 @@ public final class GossipNode: Service, Sendable {
         guard core.begin() else { throw GossipNodeError(.notRunning, "a node runs once") }
         defer { core.stop() }
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await self.transport.run() }
+            group.addTask { try await self.transport.serve() }
             let bound = try await transport.localAddress()
             let address = try advertisedAddress(bound: bound)
             core.start(try GossipPool(configuration: configuration, address: address, now: core.clock.now()))
@@ -74,9 +74,22 @@ public final class GossipNode: Service, Sendable {
             if !configuration.join.isEmpty {
                 group.addTask { await self.joinConfiguredSeeds() }
             }
-            await withTaskCancellationOrGracefulShutdownHandler {
+            group.addTask {
+                // A graceful shutdown (SIGTERM or SIGINT through the ServiceGroup) leaves the pool
+                // first, so peers see `left` rather than a failure (serf `leave_on_terminate`).
+                do {
+                    try await gracefulShutdown()
+                } catch {
+                    return  // cancelled: the node is stopping anyway
+                }
+                if self.configuration.leaveOnShutdown {
+                    await self.leave()
+                }
+                self.core.stop()
+            }
+            await withTaskCancellationHandler {
                 await core.waitUntilStopped()
-            } onCancelOrGracefulShutdown: {
+            } onCancel: {
                 self.core.stop()
             }
             transport.shutdown()

@@ -96,6 +96,10 @@ public struct GossipNodeConfiguration: Sendable {
     /// The seed of the node's random choices (probe order, gossip targets, staggers); nil seeds from
     /// the system generator. Tests fix it to repeat a run.
     public var randomSeed: UInt64?
+    /// Leave the pool gracefully when the process is asked to stop (SIGTERM/SIGINT through the
+    /// `ServiceGroup`), so peers see `left` instead of a failure (`leave_on_terminate`, default true).
+    /// A cancelled node, or a killed process, just stops.
+    public var leaveOnShutdown: Bool = true
 
     public init(
         name: String,

@@ -102,8 +102,19 @@ public final class GossipTransport: Service, Sendable {
     // MARK: Serving
 
     /// Binds the UDP socket and the TCP listener, then serves both until the task is cancelled,
-    /// `shutdown()` is called or a graceful shutdown starts.
+    /// `shutdown()` is called or a graceful shutdown starts (the `Service` entry point).
     public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await serve()
+        } onGracefulShutdown: {
+            self.shutdown()
+        }
+    }
+
+    /// Binds and serves like `run()`, but leaves graceful shutdown to the owner: it stops only when the
+    /// task is cancelled or `shutdown()` is called. A gossip node uses this so that it can still send
+    /// and receive while it leaves the pool after SIGTERM.
+    public func serve() async throws {
         try state.withLock { state throws(GossipTransportError) in
             guard case .idle = state.phase else {
                 throw GossipTransportError(.alreadyRunning, "a transport runs once")
@@ -128,12 +139,12 @@ public final class GossipTransport: Service, Sendable {
         if stopRequested { sockets.close() }
 
         do {
-            try await withTaskCancellationOrGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
                 try await withThrowingDiscardingTaskGroup { group in
                     group.addTask { try await self.serveDatagrams(sockets.datagram) }
                     group.addTask { try await self.serveStreams(sockets.listener) }
                 }
-            } onCancelOrGracefulShutdown: {
+            } onCancel: {
                 sockets.close()
             }
         } catch {

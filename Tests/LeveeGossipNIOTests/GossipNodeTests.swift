@@ -1,6 +1,8 @@
 import LeveeGossip
 import LeveeGossipNIO
 import LeveePolicy
+import Logging
+import ServiceLifecycle
 import Testing
 
 /// Levee nodes alone, in process on loopback, no serf.
@@ -91,5 +93,28 @@ struct GossipNodeTests {
         #expect(try GossipSeed("[::1]:7946").host == "::1")
         #expect(throws: GossipNodeError.self) { try GossipSeed("127.0.0.1") }
         #expect(throws: GossipNodeError.self) { try GossipSeed("127.0.0.1:0") }
+    }
+}
+
+@Suite struct GossipNodeShutdownTests {
+    /// SIGTERM reaches a node as a graceful shutdown of its ServiceGroup; the node leaves the pool
+    /// before it stops, so its peers record `left`, not a failure (`leaveOnShutdown`, the default).
+    @Test("a graceful shutdown of the ServiceGroup leaves the pool: peers see left, not failed")
+    func gracefulShutdownLeaves() async throws {
+        try await withGossipNode(.loopback("stays", profile: .lan)) { stays in
+            let goes = try GossipNode(configuration: .loopback("goes", profile: .lan))
+            let group = ServiceGroup(
+                configuration: .init(services: [goes], gracefulShutdownSignals: [], logger: Logger(label: "test"))
+            )
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                try await goes.join([try await stays.address()])
+                #expect(try await stays.waitForMember("goes", status: .alive))
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            #expect(try await stays.waitForMember("goes", status: .left, within: .seconds(5)))
+            #expect(!stays.log.sawFailure(of: "goes"))
+        }
     }
 }
