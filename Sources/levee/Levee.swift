@@ -7,6 +7,6 @@ struct Levee: AsyncParsableCommand {
         commandName: "levee",
         abstract: "Levee, a fault-tolerance sidecar: guarded outbound calls and a gossip pool of agents.",
         version: LeveeVersion.current,
-        subcommands: [Keygen.self, Version.self]
+        subcommands: [GossipMemberCommand.self, Keygen.self, Version.self]
     )
 }
