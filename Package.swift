@@ -22,7 +22,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -34,9 +33,6 @@ let package = Package(
         // Pure policy state machines: no I/O, time and randomness are parameters.
         .target(
             name: "LeveePolicy",
-            dependencies: [
-                .product(name: "DequeModule", package: "swift-collections")
-            ],
             swiftSettings: swiftSettings
         ),
         // Test-only helpers: a manual clock and a seeded random number generator.
