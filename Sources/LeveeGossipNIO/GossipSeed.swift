@@ -9,6 +9,16 @@ public struct GossipSeed: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `text`; throws `GossipNodeError.invalidSeed` when it is not `host:port`.
     public init(_ text: String) throws(GossipNodeError) {
+        try self.init(text, ports: 1...65_535)
+    }
+
+    /// Parses an address to bind, `host:port` or `[ipv6]:port`, where port 0 (any free port) is
+    /// allowed, as it is not for a member to join.
+    public static func bindAddress(_ text: String) throws(GossipNodeError) -> GossipSeed {
+        try GossipSeed(text, ports: 0...65_535)
+    }
+
+    private init(_ text: String, ports: ClosedRange<Int>) throws(GossipNodeError) {
         var rest = Substring(text)
         if let slash = rest.lastIndex(of: "/") { rest = rest[rest.index(after: slash)...] }
         let host: Substring
@@ -26,8 +36,11 @@ public struct GossipSeed: Hashable, Sendable, CustomStringConvertible {
             host = rest[..<colon]
             portText = rest[rest.index(after: colon)...]
         }
-        guard !host.isEmpty, let port = Int(portText), (1...65_535).contains(port) else {
-            throw GossipNodeError(.invalidSeed, "\"\(text)\" is not host:port with a port in 1...65535")
+        guard !host.isEmpty, let port = Int(portText), ports.contains(port) else {
+            throw GossipNodeError(
+                .invalidSeed,
+                "\"\(text)\" is not host:port with a port in \(ports.lowerBound)...\(ports.upperBound)"
+            )
         }
         self.host = String(host)
         self.port = port

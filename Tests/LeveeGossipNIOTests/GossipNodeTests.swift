@@ -93,6 +93,11 @@ struct GossipNodeTests {
         #expect(try GossipSeed("[::1]:7946").host == "::1")
         #expect(throws: GossipNodeError.self) { try GossipSeed("127.0.0.1") }
         #expect(throws: GossipNodeError.self) { try GossipSeed("127.0.0.1:0") }
+        // A bind address may take port 0 (any free port); a seed may not.
+        let anyPort = try GossipSeed.bindAddress("127.0.0.1:0")
+        #expect(anyPort.host == "127.0.0.1" && anyPort.port == 0)
+        #expect(try GossipSeed.bindAddress("[::1]:0").host == "::1")
+        #expect(throws: GossipNodeError.self) { try GossipSeed.bindAddress("127.0.0.1:65536") }
     }
 }
 

@@ -74,7 +74,7 @@ struct GossipMemberCommand: AsyncParsableCommand {
     }
 
     private func makeConfiguration() throws -> GossipNodeConfiguration {
-        let bindAddress = try GossipSeed(bind)
+        let bindAddress = try GossipSeed.bindAddress(bind)
         let advertiseAddress = try advertise.map { try GossipSeed($0) }
         guard let profile = GossipNodeConfiguration.Profile(rawValue: profile) else {
             throw ValidationError("--profile must be lan, wan or local, not \(profile)")
