@@ -29,40 +29,11 @@ import Testing
     /// serving, which `serf members` shows.
     @Test func aRealSerfAgentAcceptsTheKey() async throws {
         let key = try await CommandRunner.levee("keygen").standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        let serf = try serfExecutable()
-        let rpcPort = try freeLoopbackPort()
-        let bindPort = try freeLoopbackPort()
-        let rpcAddress = "127.0.0.1:\(rpcPort)"
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: serf)
-        agent.arguments = [
-            "agent", "-node=keygen-check", "-bind=127.0.0.1:\(bindPort)", "-rpc-addr=\(rpcAddress)",
-            "-encrypt=\(key)",
-        ]
-        agent.standardOutput = FileHandle.nullDevice
-        agent.standardError = FileHandle.nullDevice
-        try agent.run()
-        defer { agent.terminate() }
-        var answered = false
-        let deadline = ContinuousClock.now + .seconds(15)
-        while ContinuousClock.now < deadline && agent.isRunning {
-            if try await ChildProcess.run(serf, ["members", "-rpc-addr=\(rpcAddress)"]).standardOutput.contains(
-                "keygen-check"
-            ) {
-                answered = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
+        // `start` waits until the agent answers `serf members`, and fails when it exits instead.
+        try await withSerfAgent(name: "keygen-check", encryptKey: key) { agent in
+            let names = try await agent.members().map(\.name)
+            #expect(names == ["keygen-check"])
         }
-        #expect(answered, "serf agent did not start with the key from levee keygen")
-    }
-
-    private func serfExecutable() throws -> String {
-        for candidate in ["/usr/bin/serf", "/usr/local/bin/serf"]
-        where FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
-        }
-        throw ChildProcess.Failure(description: "serf is missing: apt-get install -y serf (scripts/test does so)")
     }
 }
 

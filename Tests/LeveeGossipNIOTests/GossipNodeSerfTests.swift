@@ -2,6 +2,7 @@ import Foundation
 import LeveeGossip
 import LeveeGossipNIO
 import LeveePolicy
+import LeveeTestKit
 import NIOCore
 import Testing
 
@@ -26,7 +27,7 @@ struct GossipNodeSerfTests {
     func leveeJoinsSerf() async throws {
         try await withSerfAgent(name: "serf-1") { agent in
             try await withGossipNode(.loopback("levee-1", tags: ["role": "sidecar", "zone": "a"])) { levee in
-                #expect(try await levee.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"]) == 1)
+                #expect(try await levee.node.join([agent.bindAddress]) == 1)
                 let seen = try await agent.waitForMember("levee-1") { $0.status == "alive" }
                 #expect(seen.tags == ["role": "sidecar", "zone": "a"])
                 #expect(try await levee.waitForMember("serf-1", status: .alive))
@@ -51,7 +52,7 @@ struct GossipNodeSerfTests {
         try await withSerfAgent(name: "serf-3a") { first in
             try await withSerfAgent(name: "serf-3b") { second in
                 try await withGossipNode(.loopback("levee-3")) { levee in
-                    try await levee.node.join(["127.0.0.1:\(first.bindAddress.port ?? 0)"])
+                    try await levee.node.join([first.bindAddress])
                     try await second.join(try await levee.address())
                     for agent in [first, second] {
                         for name in ["serf-3a", "serf-3b", "levee-3"] {
@@ -73,7 +74,7 @@ struct GossipNodeSerfTests {
         let handler = "user:levee-deploy=cat >> \(output)"
         try await withSerfAgent(name: "serf-4", extraArguments: ["-event-handler=\(handler)"]) { agent in
             try await withGossipNode(.loopback("levee-4")) { levee in
-                try await levee.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"])
+                try await levee.node.join([agent.bindAddress])
                 _ = try await agent.waitForMember("levee-4") { $0.status == "alive" }
 
                 try await agent.sendEvent("serf-deploy", payload: "v1.2.3")
@@ -99,7 +100,7 @@ struct GossipNodeSerfTests {
     func reachabilityAndQuery() async throws {
         try await withSerfAgent(name: "serf-5") { agent in
             try await withGossipNode(.loopback("levee-5")) { levee in
-                try await levee.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"])
+                try await levee.node.join([agent.bindAddress])
                 _ = try await agent.waitForMember("levee-5") { $0.status == "alive" }
                 let reachability = try await agent.reachability()
                 #expect(reachability.contains("Successfully contacted all live nodes"), "\(reachability)")
@@ -129,14 +130,14 @@ struct GossipNodeSerfTests {
     func encryption() async throws {
         try await withSerfAgent(name: "serf-6", encryptKey: Self.key) { agent in
             try await withGossipNode(.loopback("levee-6", encryptKey: Self.key)) { levee in
-                try await levee.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"])
+                try await levee.node.join([agent.bindAddress])
                 _ = try await agent.waitForMember("levee-6") { $0.status == "alive" }
                 #expect(try await levee.waitForMember("serf-6", status: .alive))
                 #expect(agent.log().contains("levee-6"))
             }
             try await withGossipNode(.loopback("levee-6-wrong", encryptKey: Self.wrongKey)) { wrong in
                 await #expect(throws: GossipNodeError.self) {
-                    try await wrong.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"])
+                    try await wrong.node.join([agent.bindAddress])
                 }
                 #expect(wrong.node.counters.exchangeFailures >= 1)
                 #expect(wrong.node.member(named: "serf-6") == nil)
@@ -150,7 +151,7 @@ struct GossipNodeSerfTests {
     func crashedAgentFails() async throws {
         try await withSerfAgent(name: "serf-7a") { agent in
             try await withGossipNode(.loopback("levee-7a")) { levee in
-                try await levee.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"])
+                try await levee.node.join([agent.bindAddress])
                 #expect(try await levee.waitForMember("serf-7a", status: .alive))
                 let clock = ContinuousClock()
                 let killed = clock.now
@@ -166,7 +167,7 @@ struct GossipNodeSerfTests {
     func frozenAgentRefutes() async throws {
         try await withSerfAgent(name: "serf-7b") { agent in
             try await withGossipNode(.loopback("levee-7b")) { levee in
-                try await levee.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"])
+                try await levee.node.join([agent.bindAddress])
                 #expect(try await levee.waitForMember("serf-7b", status: .alive))
                 await agent.signal(SIGSTOP)
                 // Frozen until the node suspects it (a failed probe round), well within the 4 s
@@ -191,7 +192,7 @@ struct GossipNodeSerfTests {
     func crashedNodeFails() async throws {
         try await withSerfAgent(name: "serf-7c") { agent in
             try await withGossipNode(.loopback("levee-7c")) { levee in
-                try await levee.node.join(["127.0.0.1:\(agent.bindAddress.port ?? 0)"])
+                try await levee.node.join([agent.bindAddress])
                 _ = try await agent.waitForMember("levee-7c") { $0.status == "alive" }
             }
             // withGossipNode cancelled run() without a leave: a crash, as far as serf can tell.
@@ -205,7 +206,7 @@ struct GossipNodeSerfTests {
             try await withSerfAgent(name: "serf-8b") { leaves in
                 try await withGossipNode(.loopback("levee-8")) { levee in
                     try await levee.node.join([
-                        "127.0.0.1:\(stays.bindAddress.port ?? 0)", "127.0.0.1:\(leaves.bindAddress.port ?? 0)",
+                        stays.bindAddress, leaves.bindAddress,
                     ])
                     _ = try await stays.waitForMember("levee-8") { $0.status == "alive" }
                     #expect(try await levee.waitForMember("serf-8b", status: .alive))

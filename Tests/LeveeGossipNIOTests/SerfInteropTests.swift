@@ -1,5 +1,6 @@
 import LeveeGossip
 import LeveeGossipNIO
+import LeveeTestKit
 import NIOCore
 import Synchronization
 import Testing
@@ -42,7 +43,7 @@ struct SerfInteropTests {
             sourcePort: local.gossipPort,
             sourceNode: "levee-probe"
         )
-        try await transport.send([.ping(ping)], to: agent.bindAddress)
+        try await transport.send([.ping(ping)], to: try agent.socketAddress())
     }
 
     static func ack(_ seqNo: UInt32, in log: PacketLog, within timeout: Duration = .seconds(5)) async throws -> Ack? {
@@ -84,7 +85,7 @@ struct SerfInteropTests {
         )
         let reply = try await transport.exchange(
             .pushPull(PushPull(join: true, nodes: [me], userState: [2] + serfState.msgpackEncoded())),
-            with: agent.bindAddress,
+            with: try agent.socketAddress(),
             timeout: .seconds(5)
         )
         guard case .pushPull(let remote) = reply else {
@@ -94,7 +95,7 @@ struct SerfInteropTests {
         #expect(remote.join)
         let serfNode = try #require(remote.nodes.first { $0.name == agent.name })
         #expect(serfNode.state == .alive)
-        #expect(serfNode.port == UInt16(agent.bindAddress.port ?? 0))
+        #expect(serfNode.port == UInt16(agent.bindPort))
         #expect(remote.userState.first == 2)
     }
 
@@ -168,7 +169,7 @@ struct SerfInteropTests {
                         sourcePort: strangerAddress.gossipPort,
                         sourceNode: "levee-stranger"
                     )
-                    try await transport.send([.ping(relayed)], to: agent.bindAddress)
+                    try await transport.send([.ping(relayed)], to: try agent.socketAddress())
                     #expect(
                         try await eventually {
                             stranger.counters.packetDrops[.malformed(.decryptionFailed), default: 0] >= 1
@@ -179,7 +180,7 @@ struct SerfInteropTests {
                     await #expect(throws: (any Error).self) {
                         _ = try await stranger.exchange(
                             .pushPull(PushPull(join: true, nodes: [], userState: [])),
-                            with: agent.bindAddress,
+                            with: try agent.socketAddress(),
                             timeout: .seconds(3)
                         )
                     }
