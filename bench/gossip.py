@@ -85,6 +85,7 @@ class Member:
     def __init__(self, kind, name, cmd, rpc=None, netns=None):
         self.kind, self.name, self.rpc, self.netns = kind, name, rpc, netns
         self.lines = []  # (monotonic time, parsed event dict)
+        self.tail = []  # the last raw output lines, for diagnosing an unexpected exit
         self.cond = threading.Condition()
         full = (["ip", "netns", "exec", netns] if netns else []) + cmd
         self.spawned = time.monotonic()
@@ -98,7 +99,9 @@ class Member:
     def _read(self):
         for raw in self.proc.stdout:
             now = time.monotonic()
-            ev = parse_line(self.kind, raw.decode("utf-8", "replace"))
+            text = raw.decode("utf-8", "replace")
+            self.tail = (self.tail + [text.rstrip()])[-8:]
+            ev = parse_line(self.kind, text)
             if ev is not None:
                 with self.cond:
                     self.lines.append((now, ev))
@@ -135,6 +138,8 @@ SERF_RE = [
     (re.compile(r"memberlist: Suspect (\S+) has failed"), "suspect"),
     (re.compile(r"memberlist: Marking (\S+) as failed"), "marking-failed"),
     (re.compile(r"memberlist: Refuting a suspect"), "refute"),
+    (re.compile(r"memberlist: Failed ping: (\S+)"), "failed-ping"),
+    (re.compile(r"memberlist: Was able to connect to (\S+) but other probes failed"), "tcp-fallback"),
 ]
 
 
@@ -289,7 +294,7 @@ def measure_convergence(members, t0, timeout):
 
 # --------------------------------------------------------------------------- packet counting
 
-def count_pcap(path, lo_port, hi_port):
+def count_pcap(path, lo_port, hi_port, t_from=0.0, t_to=float("inf")):
     """Count IPv4 packets on loopback whose UDP/TCP source or destination port is in the range."""
     counts = {"udp": 0, "tcp": 0, "udp_bytes": 0, "tcp_bytes": 0}
     with open(path, "rb") as f:
@@ -304,8 +309,11 @@ def count_pcap(path, lo_port, hi_port):
             ph = f.read(16)
             if len(ph) < 16:
                 break
-            _, _, incl, orig = struct.unpack(endian + "IIII", ph)
+            sec, frac, incl, orig = struct.unpack(endian + "IIII", ph)
             data = f.read(incl)
+            ts = sec + frac / (1e9 if magic == 0xA1B23C4D else 1e6)
+            if not t_from <= ts <= t_to:
+                continue
             ip = data[l2:]
             if len(ip) < 20 or ip[0] >> 4 != 4:
                 continue
@@ -328,16 +336,19 @@ def measure_packets(kind, lo_port, hi_port, n, seconds, workdir):
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     with CHILD_LOCK:
         CHILDREN.append(p)
-    time.sleep(1.0)  # let tcpdump attach before the window opens
-    start = time.monotonic()
+    time.sleep(1.5)  # let tcpdump attach before the window opens
+    # The window is in wall-clock time because pcap timestamps are; only packets inside it count.
+    w_from = time.time()
     time.sleep(seconds)
+    w_to = time.time()
+    time.sleep(0.5)
     os.killpg(p.pid, signal.SIGINT)
     try:
         p.wait(timeout=5)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
-    elapsed = time.monotonic() - start + 1.0  # tcpdump ran ~1 s longer than the sleep
-    c = count_pcap(path, lo_port, hi_port)
+    elapsed = w_to - w_from
+    c = count_pcap(path, lo_port, hi_port, w_from, w_to)
     total = c["udp"] + c["tcp"]
     return {
         "pps": total / n / elapsed,
@@ -467,6 +478,9 @@ def loss_run(n, seconds, probability, kinds=("levee", "serf")):
             time.sleep(min(5.0, seconds - (time.monotonic() - t_loss)) if seconds > 0 else 0)
             dead = [m.name for m in lv + sf if m.proc.poll() is not None]
             if dead:
+                for m in lv + sf:
+                    if m.proc.poll() is not None:
+                        log(f"{m.name} exited with {m.proc.returncode}; last output:\n  " + "\n  ".join(m.tail))
                 raise RuntimeError(f"members exited during the loss run: {dead}")
         t_end = time.monotonic()
         # drop counters (sanity: the rule matched)
@@ -486,6 +500,8 @@ def loss_run(n, seconds, probability, kinds=("levee", "serf")):
         res["false_failed_serf"] = count(sf, "member-failed")
         res["suspect_serf"] = count(sf, "suspect")
         res["refute_serf"] = count(sf, "refute")
+        res["failed_ping_serf"] = count(sf, "failed-ping")
+        res["tcp_fallback_serf"] = count(sf, "tcp-fallback")
         res["left_levee"] = count(lv, "member-left")
         res["left_serf"] = count(sf, "member-left")
         # end state
@@ -592,6 +608,8 @@ def report(args, lo, loss, wall):
         row("suspicions raised under that loss",
             "not observable (no suspect event)",
             f"{loss['suspect_serf']} (refutations logged: {loss['refute_serf']})", "-")
+        row("probes lost / saved only by the TCP fallback ping under that loss",
+            "not observable", f"{loss['failed_ping_serf']} / {loss['tcp_fallback_serf']}", "-")
         row("members seeing all others alive at the end of the loss run",
             f"{loss['levee_end_alive']} of {n}", f"{loss['serf_end_alive']} of {n}", f"{n} of {n}")
     table = "\n".join(["| measure | Levee | serf agent | target |", "|---|---|---|---|"] + rows)
@@ -651,6 +669,7 @@ def main():
     signal.signal(signal.SIGHUP, on_signal)
 
     start = time.monotonic()
+    load_before = open("/proc/loadavg").read().split()[:3]
     lo = {}
     with tempfile.TemporaryDirectory(prefix="levee-gossip-bench-") as work:
         for kind in args.kinds.split(","):
@@ -658,7 +677,10 @@ def main():
     loss = None if args.skip_loss else loss_run(args.members, args.seconds, args.loss, args.kinds.split(","))
     wall = time.monotonic() - start
     cleanup()
+    load_after = open("/proc/loadavg").read().split()[:3]
     md = report(args, lo, loss, wall)
+    md += (f"- load average (1/5/15 min) before the run {' '.join(load_before)}, "
+           f"after {' '.join(load_after)} (2 vCPU; other work on the machine shows here)\n")
     cmd = "sudo bench/gossip.py " + " ".join(sys.argv[1:])
     md = f"```sh\n{cmd.strip()}\n```\n\n" + md
     os.makedirs(args.out, exist_ok=True)
