@@ -62,7 +62,7 @@ struct GossipPool: Sendable {
         } catch {
             throw GossipNodeError(.invalidConfiguration, "\(error)")
         }
-        random = configuration.randomSeed.map { SplitMix64(seed: $0) } ?? SplitMix64()
+        random = configuration.randomSeed.map { SplitMix64(seed: $0) } ?? SplitMix64(seed: .random(in: .min ... .max))
         serfDeadline = now
     }
 

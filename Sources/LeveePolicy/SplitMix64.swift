@@ -2,7 +2,8 @@
 /// pseudorandom number generators", OOPSLA 2014).
 ///
 /// Jitter does not need a cryptographic source; it needs to be cheap on the hot path and repeatable
-/// in tests. The shells seed one per upstream from the system generator; tests seed it with a constant.
+/// in tests. The shells seed one per upstream from the system generator (the policy core itself never
+/// reads a random source); tests seed it with a constant.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     @usableFromInline
     var state: UInt64
@@ -11,12 +12,6 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     @inlinable
     public init(seed: UInt64) {
         self.state = seed
-    }
-
-    /// A generator seeded from the system's random source.
-    public init() {
-        var system = SystemRandomNumberGenerator()
-        self.state = system.next()
     }
 
     @inlinable
