@@ -130,10 +130,24 @@ extension GossipTransport {
         try await listener.executeThenClose { connections in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in connections {
-                    _ = state.withLock {
-                        $0.unservedConnections.removeValue(forKey: ObjectIdentifier(connection.channel))
+                    let admitted = state.withLock { state in
+                        state.unservedConnections.removeValue(forKey: ObjectIdentifier(connection.channel))
+                        guard state.counters.streamsInProgress < configuration.maxConcurrentStreams else {
+                            return false
+                        }
+                        state.counters.streamsInProgress += 1
+                        return true
                     }
-                    group.addTask { await self.serve(connection) }
+                    guard admitted else {
+                        countStreamFailure(.overloaded)
+                        // Closed through executeThenClose, as NIO requires of a wrapped channel.
+                        group.addTask { try? await connection.executeThenClose { _, _ in } }
+                        continue
+                    }
+                    group.addTask {
+                        await self.serve(connection)
+                        self.state.withLock { $0.counters.streamsInProgress -= 1 }
+                    }
                 }
             }
         }

@@ -36,6 +36,10 @@ public struct GossipTransportConfiguration: Sendable {
     public var inboundPacketBufferSize: Int
     /// How often binding port 0 is retried when TCP cannot take the port UDP was given.
     public var bindAttempts: Int
+    /// Inbound streams served at once; more are closed unread and counted, so that a peer opening
+    /// connections without end costs a socket each, not a task and a buffer each (memberlist net.go
+    /// `maxPushPullRequests`, 128).
+    public var maxConcurrentStreams: Int
 
     public init(
         bindAddress: SocketAddress,
@@ -48,7 +52,8 @@ public struct GossipTransportConfiguration: Sendable {
         streamTimeout: Duration = .seconds(10),
         limits: DecodeLimits = .defaults,
         inboundPacketBufferSize: Int = 1024,
-        bindAttempts: Int = 16
+        bindAttempts: Int = 16,
+        maxConcurrentStreams: Int = 128
     ) {
         self.bindAddress = bindAddress
         self.keyring = keyring
@@ -61,5 +66,6 @@ public struct GossipTransportConfiguration: Sendable {
         self.limits = limits
         self.inboundPacketBufferSize = inboundPacketBufferSize
         self.bindAttempts = bindAttempts
+        self.maxConcurrentStreams = maxConcurrentStreams
     }
 }

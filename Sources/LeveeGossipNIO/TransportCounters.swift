@@ -22,6 +22,8 @@ public enum StreamFailureReason: Hashable, Sendable {
     case remoteError
     /// Connecting, reading or writing failed at the socket level.
     case connection
+    /// An inbound stream arrived while `maxConcurrentStreams` were being served: closed unread.
+    case overloaded
 }
 
 /// A snapshot of what a transport has sent and received, for metrics and tests.
@@ -34,6 +36,8 @@ public struct TransportCounters: Hashable, Sendable {
     public var packetDrops: [PacketDropReason: Int] = [:]
     /// Inbound streams whose message was read and handed to the responder.
     public var streamsAccepted = 0
+    /// Inbound streams being served right now (at most `maxConcurrentStreams`).
+    public var streamsInProgress = 0
     /// Outbound stream exchanges or one-way sends that completed.
     public var streamsCompleted = 0
     /// Inbound and outbound streams that failed, by reason.

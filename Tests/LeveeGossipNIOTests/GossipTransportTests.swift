@@ -216,6 +216,35 @@ struct GossipTransportTests {
         }
     }
 
+    @Test("inbound streams beyond maxConcurrentStreams are closed unread and counted; serving resumes after")
+    func concurrentStreamCap() async throws {
+        var configuration = try GossipTransportConfiguration.loopback()
+        configuration.maxConcurrentStreams = 2
+        configuration.streamTimeout = .seconds(2)
+        try await withRunningTransport(.loopback()) { initiator, _ in
+            try await withRunningTransport(configuration, streamResponder: Self.answer) { responder, _ in
+                let to = try await responder.localAddress()
+                // Two silent connections hold both slots until the stream timeout.
+                async let first = Self.rawStream([], to: to)
+                async let second = Self.rawStream([], to: to)
+                #expect(try await eventually { responder.counters.streamsInProgress == 2 })
+                // The third is closed at once, well before the timeout, without an answer.
+                let clock = ContinuousClock()
+                let started = clock.now
+                let third = try await Self.rawStream([], to: to)
+                #expect(third.isEmpty)
+                #expect(clock.now - started < .seconds(1))
+                #expect(responder.counters.streamFailures[.overloaded] == 1)
+                _ = try await (first, second)
+                // The slots are free again once the silent ones timed out.
+                #expect(try await eventually { responder.counters.streamFailures[.timeout] == 2 })
+                #expect(try await eventually { responder.counters.streamsInProgress == 0 })
+                let ack = try await initiator.exchange(.ping(Ping(seqNo: 9, node: "")), with: to)
+                #expect(ack == .ack(Ack(seqNo: 9)))
+            }
+        }
+    }
+
     @Test("an encrypted responder refuses a plaintext stream; the initiator cannot read its answer")
     func encryptedRefusesPlaintextStream() async throws {
         try await withRunningTransport(.loopback()) { plain, _ in
