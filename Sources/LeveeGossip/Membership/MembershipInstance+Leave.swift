@@ -4,7 +4,7 @@ extension MembershipInstance {
     /// memberlist `Leave`: gossip `dead{own incarnation, self, From = self}` and report
     /// `leaveCompleted` once it has been sent its full number of times, after `leaveTimeout`, or at
     /// once when no other member is alive. Probing and periodic push/pull stop; pings are still
-    /// answered until then.
+    /// answered, also after `leaveCompleted`, until the shell stops feeding the instance.
     public mutating func leave(now: Instant) -> [MembershipDirective] {
         guard !hasLeft, leaveDeadline == nil else { return [] }
         leaveDeadline = now + settings.leaveTimeout

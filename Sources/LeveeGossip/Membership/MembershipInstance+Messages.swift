@@ -10,6 +10,13 @@ extension MembershipInstance {
         using rng: inout some RandomNumberGenerator
     ) -> [MembershipDirective] {
         guard !hasLeft else {
+            // memberlist answers pings until Shutdown, so a member that has left still acks during
+            // Serf's leave-propagate delay: a peer that has not yet heard our `dead` must not start
+            // suspecting us. Everything else is ignored.
+            if case .ping(let ping) = message {
+                onPing(ping, from: sender)
+                return drain(now: now)
+            }
             counters.ignoredAfterLeave += 1
             return []
         }
