@@ -13,4 +13,12 @@ public struct LamportTime: RawRepresentable, Hashable, Comparable, Sendable, Cus
     public static func < (lhs: LamportTime, rhs: LamportTime) -> Bool { lhs.rawValue < rhs.rawValue }
 
     public var description: String { String(rawValue) }
+
+    /// Whether this time is more than `window` ticks behind `current`: serf keeps the last `window`
+    /// LTimes of events and queries in a ring and drops anything older, which it could no longer
+    /// deduplicate (serf.go `handleUserEvent`, `handleQuery`).
+    func isBehindWindow(of current: LamportTime, window: Int) -> Bool {
+        let size = UInt64(window)
+        return current.rawValue > size && rawValue < current.rawValue - size
+    }
 }

@@ -113,13 +113,11 @@ extension SerfInstance {
             counters.staleQueries += 1
             return false
         }
-        let size = UInt64(queryBuffer.count)
-        let current = queryClock.time.rawValue
-        if current > size && query.lTime.rawValue < current - size {
+        if query.lTime.isBehindWindow(of: queryClock.time, window: queryBuffer.count) {
             counters.staleQueries += 1
             return false
         }
-        let slot = Int(query.lTime.rawValue % size)
+        let slot = Int(query.lTime.rawValue % UInt64(queryBuffer.count))
         if var seen = queryBuffer[slot], seen.lTime == query.lTime {
             if seen.ids.contains(query.id) {
                 counters.duplicateQueries += 1

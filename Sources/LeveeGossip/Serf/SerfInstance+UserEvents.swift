@@ -49,13 +49,11 @@ extension SerfInstance {
             counters.staleEvents += 1
             return false
         }
-        let size = UInt64(eventBuffer.count)
-        let current = eventClock.time.rawValue
-        if current > size && event.lTime.rawValue < current - size {
+        if event.lTime.isBehindWindow(of: eventClock.time, window: eventBuffer.count) {
             counters.staleEvents += 1
             return false
         }
-        let slot = Int(event.lTime.rawValue % size)
+        let slot = Int(event.lTime.rawValue % UInt64(eventBuffer.count))
         let entry = UserEventCollection.Entry(name: event.name, payload: event.payload)
         var seen = UserEventCollection(lTime: event.lTime, events: [])
         if let existing = eventBuffer[slot], existing.lTime == event.lTime {
