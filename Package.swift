@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "LeveeTestKit", targets: ["LeveeTestKit"]),
         .library(name: "LeveeGossip", targets: ["LeveeGossip"]),
         .library(name: "LeveeGossipNIO", targets: ["LeveeGossipNIO"]),
+        .library(name: "LeveeAPI", targets: ["LeveeAPI"]),
+        .library(name: "LeveeAgent", targets: ["LeveeAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -26,6 +28,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         // Test-only:
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
@@ -35,10 +43,18 @@ let package = Package(
             name: "LeveePolicy",
             swiftSettings: swiftSettings
         ),
-        // Test-only helpers: a manual clock and a seeded random number generator.
+        // Test-only helpers: a manual clock, a seeded random number generator, child processes, and
+        // real upstream servers (HTTP and gRPC) that fail, stall and recover on command.
         .target(
             name: "LeveeTestKit",
-            dependencies: ["LeveePolicy"],
+            dependencies: [
+                "LeveePolicy",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The memberlist/Serf wire codec: msgpack, LZW, CRC-32, AES-GCM, message bodies. Pure, no I/O.
@@ -63,10 +79,47 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The `levee` executable: the agent (next) and the operator's commands.
+        // Code generated from proto/ by scripts/generate-proto (committed: the generator takes ~10
+        // minutes to build).
+        .target(
+            name: "LeveeAPI",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The agent: configuration, the upstream runtime (policy state behind a lock), the outbound
+        // executors, the Guard and Admin services, sockets and lifecycle.
+        .target(
+            name: "LeveeAgent",
+            dependencies: [
+                "LeveeAPI",
+                "LeveePolicy",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The `levee` executable: the agent and the operator's commands.
         .executableTarget(
             name: "levee",
             dependencies: [
+                "LeveeAgent",
+                "LeveeAPI",
+                "LeveePolicy",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "LeveeGossip",
                 "LeveeGossipNIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -74,6 +127,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LeveeAgentTests",
+            dependencies: [
+                "LeveeAgent",
+                "LeveeAPI",
+                "LeveePolicy",
+                "LeveeTestKit",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),
