@@ -90,12 +90,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The agent: configuration, the upstream runtime (policy state behind a lock), the outbound
+        // The agent's configuration file: YAML parsed into the policy core's configuration values, every
+        // error naming the file, the key path and what was expected. No I/O beyond reading the file.
+        .target(
+            name: "LeveeConfiguration",
+            dependencies: [
+                "LeveePolicy",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The agent: the upstream runtime (policy state behind a lock), the outbound
         // executors, the Guard and Admin services, sockets and lifecycle.
         .target(
             name: "LeveeAgent",
             dependencies: [
                 "LeveeAPI",
+                "LeveeConfiguration",
                 "LeveePolicy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -116,6 +127,7 @@ let package = Package(
             dependencies: [
                 "LeveeAgent",
                 "LeveeAPI",
+                "LeveeConfiguration",
                 "LeveePolicy",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -145,6 +157,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LeveeConfigurationTests",
+            dependencies: ["LeveeConfiguration", "LeveePolicy"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
