@@ -14,8 +14,8 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/grpc/grpc-swift
 
-import GRPCCore
-import GRPCProtobuf
+public import GRPCCore
+internal import GRPCProtobuf
 
 // MARK: - levee.v1.Guard
 
