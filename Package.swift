@@ -137,6 +137,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -145,6 +146,7 @@ let package = Package(
         .testTarget(
             name: "LeveeAgentTests",
             dependencies: [
+                "LeveeConfiguration",
                 "LeveeAgent",
                 "LeveeAPI",
                 "LeveePolicy",
@@ -157,6 +159,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            exclude: ["Python"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

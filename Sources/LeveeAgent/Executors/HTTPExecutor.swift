@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import Foundation
+import LeveeAPI
+public import LeveeConfiguration
+import LeveePolicy
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Sends HTTP requests through one AsyncHTTPClient per upstream: pooled keep-alive HTTP/1.1
+/// connections, HTTP/2 where TLS and ALPN agree (`tls: true`).
+///
+/// The connect timeout is the upstream's `timeouts.connect`; every other limit comes per attempt from
+/// the runtime. Redirects are not followed and bodies are not decompressed: the app gets what the
+/// upstream said.
+public final class HTTPExecutor: UpstreamExecutor {
+    /// The largest response body the agent buffers; a larger one fails the attempt.
+    public static let maxResponseBytes = 16 << 20
+
+    private let client: HTTPClient
+    private let scheme: String
+
+    public init(tls: Bool, connectTimeout: Duration, maxConnectionsPerEndpoint: Int) {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .nanoseconds(connectTimeout.nanoseconds), read: nil)
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, maxConnectionsPerEndpoint)
+        )
+        configuration.httpVersion = tls ? .automatic : .http1Only
+        configuration.decompression = .disabled
+        configuration.redirectConfiguration = .disallow
+        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        scheme = tls ? "https" : "http"
+    }
+
+    public func execute(
+        _ request: UpstreamRequest,
+        on endpoint: EndpointAddress,
+        timeout: Duration,
+        remaining: Duration
+    ) async -> AttemptResult {
+        guard case .http(let http) = request else {
+            return .failed(.connectFailure, detail: "a gRPC request cannot be sent to an HTTP upstream")
+        }
+        var outbound = HTTPClientRequest(url: "\(scheme)://\(endpoint)\(http.path.isEmpty ? "/" : http.path)")
+        outbound.method = HTTPMethod(rawValue: http.method.isEmpty ? "GET" : http.method.uppercased())
+        for header in http.headers where !Self.hopByHop.contains(header.name.lowercased()) {
+            outbound.headers.add(name: header.name, value: header.value)
+        }
+        outbound.headers.replaceOrAdd(
+            name: LeveeTimeoutHeader.name,
+            value: LeveeTimeoutHeader.value(remaining: remaining)
+        )
+        if !http.body.isEmpty {
+            outbound.body = .bytes(ByteBuffer(bytes: http.body))
+        }
+
+        let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+        do {
+            let response = try await client.execute(outbound, deadline: deadline)
+            var body = try await Self.collect(response.body, deadline: deadline)
+            var answer = Levee_V1_HttpResponse()
+            answer.status = UInt32(response.status.code)
+            answer.headers = response.headers.map { name, value in
+                var header = Levee_V1_Header()
+                header.name = name
+                header.value = value
+                return header
+            }
+            answer.body = body.readBytes(length: body.readableBytes).map { Data($0) } ?? Data()
+            let pushback = response.headers.first(name: "retry-after").flatMap { ServerPushback(retryAfter: $0) }
+            return .answered(.http(answer), status: .http(Int(response.status.code)), pushback: pushback)
+        } catch {
+            return Self.attemptResult(for: error)
+        }
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// Collects the body, failing the attempt if it has not fully arrived by `deadline` (the client's
+    /// own deadline covers the head only).
+    private static func collect(_ body: HTTPClientResponse.Body, deadline: NIODeadline) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: maxResponseBytes) }
+            group.addTask {
+                let nanoseconds = (deadline - NIODeadline.now()).nanoseconds
+                if nanoseconds > 0 { try await Task.sleep(for: .nanoseconds(nanoseconds)) }
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw HTTPClientError.deadlineExceeded
+            }
+            return buffer
+        }
+    }
+
+    /// Headers that belong to one connection, not to the request: the client sets its own.
+    private static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te", "trailer",
+        "proxy-connection",
+    ]
+
+    /// What a client error says about the upstream: no connection (nothing was sent), a timeout, a
+    /// broken connection, or the caller's cancellation.
+    static func attemptResult(for error: any Error) -> AttemptResult {
+        if error is CancellationError {
+            return .failed(.cancelledByCaller, detail: "the call was cancelled")
+        }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return .failed(.timeout, detail: "attempt timed out")
+            case .connectTimeout, .tlsHandshakeTimeout, .socksHandshakeTimeout, .httpProxyHandshakeTimeout:
+                return .failed(.connectFailure, detail: "connect timed out")
+            case .cancelled:
+                return .failed(.cancelledByCaller, detail: "the call was cancelled")
+            default:
+                return .failed(.reset, detail: "connection failed: \(error)")
+            }
+        }
+        if error is NIOConnectionError {
+            return .failed(.connectFailure, detail: "connect failed: \(error)")
+        }
+        if let error = error as? ChannelError, error == .connectTimeout(.zero) || "\(error)".hasPrefix("connectTimeout")
+        {
+            return .failed(.connectFailure, detail: "connect timed out")
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL:
+                return .failed(.connectFailure, detail: "connect failed: \(error)")
+            default:
+                return .failed(.reset, detail: "connection failed: \(error)")
+            }
+        }
+        return .failed(.reset, detail: "connection failed: \(error)")
+    }
+}

@@ -1,0 +1,165 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+public import LeveeConfiguration
+public import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// The agent: the Guard server on the app socket, the Admin server on the admin socket, the upstream
+/// runtimes, and their housekeeping, as services of one `ServiceGroup`.
+///
+/// Everything that can fail at start — the configuration, the sockets — fails in `init`, before any
+/// service runs: the agent never half-starts. On SIGTERM or SIGINT the servers stop accepting, calls
+/// in flight finish (up to `drainTimeout`), the sockets are removed, then the outbound connections close.
+public struct Agent: Sendable {
+    public let configuration: AgentConfiguration
+    public let registry: UpstreamRegistry
+    private let guardSocket: UnixListeningSocket
+    private let adminSocket: UnixListeningSocket
+    private let services: [any Service]
+    private let logger: Logger
+    private let drainTimeout: Duration
+    private let handlesSignals: Bool
+
+    /// The modes of the two sockets: the app's group may call, only the owner may administer.
+    public static let appSocketMode: UInt32 = 0o660
+    public static let adminSocketMode: UInt32 = 0o600
+
+    public init(
+        configuration: AgentConfiguration,
+        version: String,
+        logger: Logger,
+        drainTimeout: Duration = .seconds(10),
+        handlesSignals: Bool = true,
+        load: @escaping @Sendable (String) throws -> AgentConfiguration
+    ) throws {
+        let clock = AgentClock()
+        let runner = GRPCClientRunner()
+        let registry = try UpstreamRegistry(
+            configuration: configuration,
+            clock: clock,
+            logger: logger,
+            clientRunner: runner
+        )
+        let guardSocket = try UnixListeningSocket.bind(path: configuration.listen.socket, mode: Self.appSocketMode)
+        let adminSocket: UnixListeningSocket
+        do {
+            adminSocket = try UnixListeningSocket.bind(
+                path: configuration.listen.adminSocket,
+                mode: Self.adminSocketMode
+            )
+        } catch {
+            guardSocket.abandon()
+            throw error
+        }
+
+        let guardServer = GRPCServer(
+            transport: .http2NIOPosix(
+                listeningSocketDescriptor: Int(guardSocket.descriptor),
+                transportSecurity: .plaintext,
+                config: Self.serverConfig
+            ),
+            services: [GuardService(registry: registry, clock: clock)]
+        )
+        let adminServer = GRPCServer(
+            transport: .http2NIOPosix(
+                listeningSocketDescriptor: Int(adminSocket.descriptor),
+                transportSecurity: .plaintext,
+                config: Self.serverConfig
+            ),
+            services: [
+                AdminService(
+                    registry: registry,
+                    identity: AgentIdentity(version: version),
+                    reloader: Reloader(registry: registry, logger: logger, load: load),
+                    logger: logger
+                )
+            ]
+        )
+        self.configuration = configuration
+        self.registry = registry
+        self.guardSocket = guardSocket
+        self.adminSocket = adminSocket
+        self.logger = logger
+        self.drainTimeout = drainTimeout
+        self.handlesSignals = handlesSignals
+        // Shut down in reverse: admin, then guard (draining calls), then housekeeping, then clients.
+        services = [
+            OutboundClientsService(runner: runner, registry: registry),
+            HousekeepingService(registry: registry),
+            ServerService(server: guardServer, socket: guardSocket, logger: logger),
+            ServerService(server: adminServer, socket: adminSocket, logger: logger),
+        ]
+    }
+
+    private static var serverConfig: HTTP2ServerTransport.Posix.Config {
+        var config = HTTP2ServerTransport.Posix.Config.defaults
+        config.rpc.maxRequestPayloadSize = 16 << 20
+        return config
+    }
+
+    /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then drains and cleans up.
+    public func run() async throws {
+        logger.notice(
+            "levee agent listening",
+            metadata: [
+                "socket": "\(guardSocket.path)", "admin_socket": "\(adminSocket.path)",
+                "upstreams": "\(configuration.upstreams.count)",
+                "config": "\(configuration.sourcePath ?? "built-in defaults")",
+            ]
+        )
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = drainTimeout
+        let group = ServiceGroup(configuration: groupConfiguration)
+        try await group.run()
+        logger.notice("levee agent stopped")
+    }
+}
+
+/// A gRPC server on a socket the agent bound; removes the socket file when it stops.
+struct ServerService: Service {
+    let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let socket: UnixListeningSocket
+    let logger: Logger
+
+    func run() async throws {
+        defer { socket.removeFile() }
+        try await withGracefulShutdownHandler {
+            try await server.serve()
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+}
+
+/// Expires leases and queue waits and restores endpoints, every few milliseconds.
+struct HousekeepingService: Service {
+    let registry: UpstreamRegistry
+    var interval: Duration = .milliseconds(20)
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await registry.housekeeping()
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
+
+/// Runs the outbound gRPC clients' connections; at shutdown, closes every outbound connection.
+struct OutboundClientsService: Service {
+    let runner: GRPCClientRunner
+    let registry: UpstreamRegistry
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await runner.runClients()
+        } onGracefulShutdown: {
+            runner.finish()
+        }
+        await registry.shutdown()
+    }
+}

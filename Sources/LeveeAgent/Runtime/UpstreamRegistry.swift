@@ -1,0 +1,227 @@
+public import GRPCCore
+public import LeveeConfiguration
+import LeveePolicy
+public import Logging
+import Synchronization
+
+/// Every upstream's runtime, by name: those of the configuration, and those made on the fly for
+/// `host:port` names when dynamic upstreams are on. A reload swaps the set at once; runtimes it removes
+/// finish their calls and are then shut down.
+public final class UpstreamRegistry: Sendable {
+    struct Contents: Sendable {
+        var configuration: AgentConfiguration
+        var runtimes: [String: UpstreamRuntime]
+        var retired: [UpstreamRuntime] = []
+        var generation: UInt64 = 0
+    }
+
+    private let contents: Mutex<Contents>
+    private let clock: AgentClock
+    private let logger: Logger
+    private let clientRunner: GRPCClientRunner
+
+    /// Builds a runtime for every configured upstream; throws (and builds nothing) if one is invalid.
+    public init(
+        configuration: AgentConfiguration,
+        clock: AgentClock,
+        logger: Logger,
+        clientRunner: GRPCClientRunner
+    ) throws(ConfigurationFileError) {
+        self.clock = clock
+        self.logger = logger
+        self.clientRunner = clientRunner
+        var runtimes: [String: UpstreamRuntime] = [:]
+        for upstream in configuration.upstreams {
+            runtimes[upstream.name] = try Self.makeRuntime(
+                upstream,
+                configuration: configuration,
+                clock: clock,
+                logger: logger,
+                clientRunner: clientRunner
+            )
+        }
+        contents = Mutex(Contents(configuration: configuration, runtimes: runtimes))
+    }
+
+    private static func makeRuntime(
+        _ upstream: UpstreamConfiguration,
+        configuration: AgentConfiguration,
+        clock: AgentClock,
+        logger: Logger,
+        clientRunner: GRPCClientRunner
+    ) throws(ConfigurationFileError) -> UpstreamRuntime {
+        let executor: any UpstreamExecutor =
+            switch upstream.protocolKind {
+            case .http:
+                HTTPExecutor(
+                    tls: upstream.tls,
+                    connectTimeout: upstream.policy.timeouts.connect,
+                    maxConnectionsPerEndpoint: upstream.policy.bulkhead.maxConcurrent
+                )
+            case .grpc:
+                GRPCExecutor(runner: clientRunner)
+            }
+        do {
+            return try UpstreamRuntime(configuration: upstream, executor: executor, clock: clock, logger: logger)
+        } catch {
+            let prefix = upstream.isDynamic ? "defaults" : "upstreams.\(upstream.name)"
+            let scoped = error.prefixed(by: prefix)
+            throw ConfigurationFileError(
+                file: configuration.sourcePath ?? "(built-in defaults)",
+                keyPath: scoped.keyPath,
+                value: scoped.value,
+                expected: scoped.expected,
+                line: nil
+            )
+        }
+    }
+
+    /// The configuration in force.
+    public var configuration: AgentConfiguration {
+        contents.withLock { $0.configuration }
+    }
+
+    /// How many reloads have been applied.
+    public var generation: UInt64 {
+        contents.withLock { $0.generation }
+    }
+
+    /// Every runtime, sorted by name.
+    public func runtimes() -> [UpstreamRuntime] {
+        contents.withLock { Array($0.runtimes.values) }.sorted { $0.name < $1.name }
+    }
+
+    /// The runtime named `name`, if it exists now.
+    public func existingRuntime(named name: String) -> UpstreamRuntime? {
+        contents.withLock { $0.runtimes[name] }
+    }
+
+    /// The runtime for a call: a configured upstream, or one made now for a `host:port` name when
+    /// dynamic upstreams are on. Throws the RPC error to answer: `NOT_FOUND`, or `INVALID_ARGUMENT`
+    /// when the upstream speaks another protocol than the request.
+    public func runtime(named name: String, protocolKind: UpstreamProtocol?) throws(RPCError) -> UpstreamRuntime {
+        guard !name.isEmpty else {
+            throw RPCError(code: .invalidArgument, message: "upstream: required (an upstream's name, or host:port)")
+        }
+        let found: Result<UpstreamRuntime, RPCError> = contents.withLock { contents in
+            if let runtime = contents.runtimes[name] { return .success(runtime) }
+            guard
+                let upstream = contents.configuration.dynamicUpstream(named: name, protocolKind: protocolKind ?? .http)
+            else {
+                let known = contents.runtimes.keys.filter { !(contents.runtimes[$0]?.configuration.isDynamic ?? true) }
+                    .sorted()
+                let hint =
+                    contents.configuration.dynamicUpstreams
+                    ? " (names that are not configured must look like host:port)"
+                    : " (dynamic upstreams are off: add it under upstreams in the configuration)"
+                return .failure(
+                    RPCError(
+                        code: .notFound,
+                        message:
+                            "upstream: no upstream named \(name.debugDescription); known: \(known.isEmpty ? "none" : known.joined(separator: ", "))\(hint)"
+                    )
+                )
+            }
+            do {
+                let runtime = try Self.makeRuntime(
+                    upstream,
+                    configuration: contents.configuration,
+                    clock: clock,
+                    logger: logger,
+                    clientRunner: clientRunner
+                )
+                contents.runtimes[name] = runtime
+                return .success(runtime)
+            } catch {
+                return .failure(RPCError(code: .failedPrecondition, message: "upstream: \(error)"))
+            }
+        }
+        let runtime = try found.get()
+        if let protocolKind, runtime.configuration.protocolKind != protocolKind {
+            throw RPCError(
+                code: .invalidArgument,
+                message:
+                    "request: upstream \(name) speaks \(runtime.configuration.protocolKind.rawValue), but the request is \(protocolKind.rawValue)"
+            )
+        }
+        return runtime
+    }
+
+    /// What a reload did.
+    public struct ReloadSummary: Sendable {
+        public var generation: UInt64
+        public var added: [String] = []
+        public var removed: [String] = []
+        public var changed: [String] = []
+        public var unchanged: [String] = []
+    }
+
+    /// Swaps in a new configuration at once. Unchanged upstreams keep their runtime (breaker, budget,
+    /// window); changed ones get a new runtime for new calls; removed ones finish their calls first.
+    /// Throws, changing nothing, if a runtime cannot be built.
+    public func reload(_ configuration: AgentConfiguration) throws(ConfigurationFileError) -> ReloadSummary {
+        let current = contents.withLock { $0.runtimes }
+        var next: [String: UpstreamRuntime] = [:]
+        var summary = ReloadSummary(generation: 0)
+        for upstream in configuration.upstreams {
+            if let existing = current[upstream.name], existing.configuration == upstream {
+                next[upstream.name] = existing
+                summary.unchanged.append(upstream.name)
+            } else {
+                next[upstream.name] = try Self.makeRuntime(
+                    upstream,
+                    configuration: configuration,
+                    clock: clock,
+                    logger: logger,
+                    clientRunner: clientRunner
+                )
+                if current[upstream.name] == nil {
+                    summary.added.append(upstream.name)
+                } else {
+                    summary.changed.append(upstream.name)
+                }
+            }
+        }
+        // Dynamic upstreams survive a reload while dynamic upstreams stay on.
+        for (name, runtime) in current where runtime.configuration.isDynamic && next[name] == nil {
+            if configuration.dynamicUpstreams { next[name] = runtime }
+        }
+        return contents.withLock { contents in
+            for (name, runtime) in contents.runtimes where next[name] !== runtime {
+                contents.retired.append(runtime)
+                if next[name] == nil && !runtime.configuration.isDynamic { summary.removed.append(name) }
+            }
+            contents.configuration = configuration
+            contents.runtimes = next
+            contents.generation += 1
+            summary.generation = contents.generation
+            return summary
+        }
+    }
+
+    /// Periodic work for every runtime; shuts down the executors of retired runtimes once idle.
+    public func housekeeping() async {
+        let (live, retired) = contents.withLock { contents in
+            let idle = contents.retired.filter(\.isIdle)
+            contents.retired.removeAll { $0.isIdle }
+            return (Array(contents.runtimes.values), idle)
+        }
+        for runtime in live { runtime.housekeeping() }
+        for runtime in retired {
+            logger.info("upstream \(runtime.name) drained after a reload: closing its connections")
+            await runtime.executor.shutdown()
+        }
+    }
+
+    /// Closes every executor's connections (at agent shutdown, after the servers have drained).
+    public func shutdown() async {
+        let all = contents.withLock { contents in
+            defer {
+                contents.runtimes.removeAll()
+                contents.retired.removeAll()
+            }
+            return Array(contents.runtimes.values) + contents.retired
+        }
+        for runtime in all { await runtime.executor.shutdown() }
+    }
+}

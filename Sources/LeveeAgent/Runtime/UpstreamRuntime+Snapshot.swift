@@ -1,0 +1,76 @@
+public import LeveeAPI
+import LeveeConfiguration
+public import LeveePolicy
+import Synchronization
+
+extension UpstreamRuntime {
+    /// What `Watch` shows of this upstream.
+    public func watchState() -> Levee_V1_UpstreamState {
+        let now = clock.now()
+        return state.withLock { state in
+            var upstream = Levee_V1_UpstreamState()
+            upstream.name = configuration.name
+            upstream.breaker = state.breaker.state.proto
+            upstream.source = state.breakerSource
+            upstream.inFlight = UInt32(clamping: state.bulkhead.inFlight)
+            upstream.queued = UInt32(clamping: state.bulkhead.queued)
+            upstream.totalEndpoints = UInt32(clamping: configuration.endpoints.count)
+            upstream.healthyEndpoints = UInt32(clamping: state.outliers.availableEndpoints(now: now).count)
+            upstream.retryAfterMs = state.breaker.retryAfter(now: now)?.wireMilliseconds ?? 0
+            return upstream
+        }
+    }
+
+    /// What `levee upstreams` shows: the live policy state and the counters.
+    public func info() -> Levee_V1_UpstreamInfo {
+        let now = clock.now()
+        let policy = configuration.policy
+        return state.withLock { state in
+            var info = Levee_V1_UpstreamInfo()
+            info.name = configuration.name
+            info.protocol = configuration.protocolKind.rawValue
+            info.dynamic = configuration.isDynamic
+            let snapshot = state.breaker.snapshot(now: now)
+            var breaker = Levee_V1_BreakerInfo()
+            breaker.state = snapshot.state.proto
+            breaker.source = state.breakerSource
+            breaker.windowCalls = UInt32(clamping: snapshot.calls)
+            breaker.windowFailures = UInt32(clamping: snapshot.failures)
+            breaker.windowSlowCalls = UInt32(clamping: snapshot.slowCalls)
+            breaker.failureRate = snapshot.failureRate
+            breaker.slowCallRate = snapshot.slowCallRate
+            breaker.retryAfterMs = state.breaker.retryAfter(now: now)?.wireMilliseconds ?? 0
+            breaker.minCalls = UInt32(clamping: policy.breaker.minCalls)
+            breaker.failureRateThreshold = policy.breaker.failureRate
+            info.breaker = breaker
+            info.inFlight = UInt32(clamping: state.bulkhead.inFlight)
+            info.queued = UInt32(clamping: state.bulkhead.queued)
+            info.maxConcurrent = UInt32(clamping: policy.bulkhead.maxConcurrent)
+            info.maxQueue = UInt32(clamping: policy.bulkhead.maxQueue)
+            info.budgetBalance = UInt32(clamping: state.budget.balance(now: now))
+            info.leases = UInt32(clamping: state.leases.count)
+            info.counters = state.counters
+            info.endpoints = configuration.endpoints.enumerated().map { index, address in
+                let health = state.outliers.snapshot(of: index, now: now)
+                var endpoint = Levee_V1_EndpointInfo()
+                endpoint.address = address.description
+                endpoint.ejected = !state.outliers.isAvailable(index, now: now)
+                endpoint.inFlight = UInt32(clamping: state.balancer.inFlight(index))
+                endpoint.consecutiveFailures = UInt32(clamping: health.consecutiveFailures)
+                endpoint.ejectedForMs = health.ejectedUntil.map { ($0 - now).wireMilliseconds } ?? 0
+                return endpoint
+            }
+            return info
+        }
+    }
+
+    /// The breaker's state now, for status lines.
+    public var breakerState: CircuitBreaker.State {
+        state.withLock { $0.breaker.state }
+    }
+
+    /// Logical calls and permits in progress.
+    public var inProgress: Int {
+        state.withLock { $0.callsInProgress + $0.leases.count }
+    }
+}

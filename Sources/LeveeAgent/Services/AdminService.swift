@@ -1,0 +1,145 @@
+import Foundation
+public import GRPCCore
+public import LeveeAPI
+public import LeveeConfiguration
+import LeveePolicy
+public import Logging
+
+/// The operator API on the admin socket (mode 0600): status, upstreams, breaker overrides, reload.
+public struct AdminService: Levee_V1_Admin.SimpleServiceProtocol {
+    let registry: UpstreamRegistry
+    let identity: AgentIdentity
+    let reloader: Reloader
+    let logger: Logger
+
+    public init(registry: UpstreamRegistry, identity: AgentIdentity, reloader: Reloader, logger: Logger) {
+        self.registry = registry
+        self.identity = identity
+        self.reloader = reloader
+        self.logger = logger
+    }
+
+    public func status(request: Levee_V1_StatusRequest, context: ServerContext) async throws -> Levee_V1_StatusResponse
+    {
+        let configuration = registry.configuration
+        let runtimes = registry.runtimes()
+        var status = Levee_V1_StatusResponse()
+        status.version = identity.version
+        status.service = configuration.service
+        status.pid = Int32(ProcessInfo.processInfo.processIdentifier)
+        status.uptimeMs = UInt64(clamping: (ContinuousClock.now - identity.startedAt).nanoseconds / 1_000_000)
+        status.configPath = configuration.sourcePath ?? ""
+        status.socket = configuration.listen.socket
+        status.adminSocket = configuration.listen.adminSocket
+        status.upstreams = UInt32(clamping: runtimes.count)
+        status.inFlight = UInt32(clamping: runtimes.reduce(0) { $0 + $1.inProgress })
+        status.configGeneration = registry.generation
+        status.openBreakers = runtimes.filter { $0.breakerState != .closed }.map(\.name)
+        return status
+    }
+
+    public func listUpstreams(
+        request: Levee_V1_ListUpstreamsRequest,
+        context: ServerContext
+    ) async throws -> Levee_V1_ListUpstreamsResponse {
+        var response = Levee_V1_ListUpstreamsResponse()
+        if request.name.isEmpty {
+            response.upstreams = registry.runtimes().map { $0.info() }
+        } else {
+            guard let runtime = registry.existingRuntime(named: request.name) else {
+                throw RPCError(code: .notFound, message: "name: no upstream named \(request.name.debugDescription)")
+            }
+            response.upstreams = [runtime.info()]
+        }
+        return response
+    }
+
+    public func setBreaker(
+        request: Levee_V1_SetBreakerRequest,
+        context: ServerContext
+    ) async throws -> Levee_V1_SetBreakerResponse {
+        switch request.action {
+        case .open, .close, .reset: break
+        default:
+            throw RPCError(code: .invalidArgument, message: "action: one of BREAKER_ACTION_OPEN, _CLOSE, _RESET")
+        }
+        guard let runtime = registry.existingRuntime(named: request.upstream) else {
+            throw RPCError(code: .notFound, message: "upstream: no upstream named \(request.upstream.debugDescription)")
+        }
+        let (previous, current) = runtime.setBreaker(request.action)
+        logger.notice("operator set the breaker of \(request.upstream): \(previous) -> \(current)")
+        var response = Levee_V1_SetBreakerResponse()
+        response.previous = previous.proto
+        response.current = current.proto
+        return response
+    }
+
+    public func reload(request: Levee_V1_ReloadRequest, context: ServerContext) async throws -> Levee_V1_ReloadResponse
+    {
+        let summary = try reloader.reload()
+        var response = Levee_V1_ReloadResponse()
+        response.configGeneration = summary.generation
+        response.added = summary.added
+        response.removed = summary.removed
+        response.changed = summary.changed
+        response.unchanged = summary.unchanged
+        return response
+    }
+}
+
+/// Who this agent is, for `levee status`.
+public struct AgentIdentity: Sendable {
+    public var version: String
+    public var startedAt: ContinuousClock.Instant
+
+    public init(version: String, startedAt: ContinuousClock.Instant = .now) {
+        self.version = version
+        self.startedAt = startedAt
+    }
+}
+
+/// Reads the configuration file again and swaps it in (`levee reload`, later SIGHUP).
+public struct Reloader: Sendable {
+    let registry: UpstreamRegistry
+    let load: @Sendable (String) throws -> AgentConfiguration
+    let logger: Logger
+
+    public init(
+        registry: UpstreamRegistry,
+        logger: Logger,
+        load: @escaping @Sendable (String) throws -> AgentConfiguration
+    ) {
+        self.registry = registry
+        self.load = load
+        self.logger = logger
+    }
+
+    /// Validates the file and swaps it in; an invalid file changes nothing and the error names the key.
+    public func reload() throws(RPCError) -> UpstreamRegistry.ReloadSummary {
+        let current = registry.configuration
+        guard let path = current.sourcePath else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "the agent runs on built-in defaults: there is no file to reload"
+            )
+        }
+        do {
+            let next = try load(path)
+            if next.listen != current.listen {
+                logger.warning("reload: listen sockets changed in \(path); they take effect at the next restart")
+            }
+            let summary = try registry.reload(next)
+            logger.notice(
+                "configuration reloaded",
+                metadata: [
+                    "generation": "\(summary.generation)", "added": "\(summary.added)", "removed": "\(summary.removed)",
+                    "changed": "\(summary.changed)",
+                ]
+            )
+            return summary
+        } catch {
+            logger.error("reload refused: \(error)")
+            throw RPCError(code: .invalidArgument, message: "\(error)")
+        }
+    }
+}

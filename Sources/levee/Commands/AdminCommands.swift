@@ -1,0 +1,216 @@
+import ArgumentParser
+import Foundation
+import LeveeAPI
+import LeveeConfiguration
+
+/// `levee status`: the agent's version, sockets, configuration and load.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the running agent: version, sockets, configuration, load."
+    )
+
+    @OptionGroup var sockets: SocketOptions
+
+    func run() async throws {
+        let status = try await sockets.withAdmin { try await $0.status(Levee_V1_StatusRequest()) }
+        if sockets.json {
+            printJSON([
+                "version": status.version, "service": status.service, "pid": Int(status.pid),
+                "uptime_ms": Int(status.uptimeMs), "config": status.configPath, "socket": status.socket,
+                "admin_socket": status.adminSocket, "upstreams": Int(status.upstreams),
+                "in_flight": Int(status.inFlight),
+                "config_generation": Int(status.configGeneration), "open_breakers": status.openBreakers,
+            ])
+            return
+        }
+        print(
+            "levee agent \(status.version), service \(status.service), pid \(status.pid), up \(status.uptimeMs / 1000)s"
+        )
+        print(
+            "config:       \(status.configPath.isEmpty ? "built-in defaults" : status.configPath) (generation \(status.configGeneration))"
+        )
+        print("socket:       \(status.socket)")
+        print("admin socket: \(status.adminSocket)")
+        print("upstreams:    \(status.upstreams), in flight: \(status.inFlight)")
+        print(
+            "breakers not closed: \(status.openBreakers.isEmpty ? "none" : status.openBreakers.joined(separator: ", "))"
+        )
+    }
+}
+
+/// `levee upstreams`: every upstream with its live policy state.
+struct Upstreams: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the upstreams with their breaker, bulkhead, budget and endpoints."
+    )
+
+    @Argument(help: "Only this upstream.")
+    var name: String?
+
+    @OptionGroup var sockets: SocketOptions
+
+    func run() async throws {
+        var request = Levee_V1_ListUpstreamsRequest()
+        request.name = name ?? ""
+        let upstreams = try await sockets.withAdmin { [request] in try await $0.listUpstreams(request) }.upstreams
+        if sockets.json {
+            printJSON(upstreams.map(Self.json))
+            return
+        }
+        printTable(
+            [
+                "NAME", "PROTO", "BREAKER", "FAIL%", "WINDOW", "IN_FLIGHT", "QUEUED", "BUDGET", "ENDPOINTS", "CALLS",
+                "OK",
+            ],
+            upstreams.map { upstream in
+                let healthy = upstream.endpoints.filter { !$0.ejected }.count
+                var breaker = upstream.breaker.state.name
+                if upstream.breaker.source != .local { breaker += " (\(upstream.breaker.source.name))" }
+                if upstream.breaker.retryAfterMs > 0 { breaker += " \(upstream.breaker.retryAfterMs)ms" }
+                return [
+                    upstream.name + (upstream.dynamic ? "*" : ""), upstream.protocol, breaker,
+                    String(format: "%.0f", upstream.breaker.failureRate),
+                    "\(upstream.breaker.windowCalls)/\(upstream.breaker.minCalls)",
+                    "\(upstream.inFlight)/\(upstream.maxConcurrent)", "\(upstream.queued)/\(upstream.maxQueue)",
+                    "\(upstream.budgetBalance)", "\(healthy)/\(upstream.endpoints.count)",
+                    "\(upstream.counters.calls)", "\(upstream.counters.ok)",
+                ]
+            }
+        )
+    }
+
+    static func json(_ upstream: Levee_V1_UpstreamInfo) -> [String: Any] {
+        let counters = upstream.counters
+        return [
+            "name": upstream.name, "protocol": upstream.protocol, "dynamic": upstream.dynamic,
+            "breaker": upstream.breaker.state.name, "breaker_source": upstream.breaker.source.name,
+            "failure_rate": upstream.breaker.failureRate, "slow_call_rate": upstream.breaker.slowCallRate,
+            "window_calls": Int(upstream.breaker.windowCalls), "window_failures": Int(upstream.breaker.windowFailures),
+            "retry_after_ms": Int(upstream.breaker.retryAfterMs),
+            "in_flight": Int(upstream.inFlight), "queued": Int(upstream.queued),
+            "max_concurrent": Int(upstream.maxConcurrent), "max_queue": Int(upstream.maxQueue),
+            "budget_balance": Int(upstream.budgetBalance), "leases": Int(upstream.leases),
+            "endpoints": upstream.endpoints.map { endpoint in
+                [
+                    "address": endpoint.address, "ejected": endpoint.ejected, "in_flight": Int(endpoint.inFlight),
+                    "consecutive_failures": Int(endpoint.consecutiveFailures),
+                    "ejected_for_ms": Int(endpoint.ejectedForMs),
+                ] as [String: Any]
+            },
+            "counters": [
+                "calls": Int(counters.calls), "ok": Int(counters.ok), "upstream_failure": Int(counters.upstreamFailure),
+                "timeout": Int(counters.timeout), "connect_failure": Int(counters.connectFailure),
+                "circuit_open": Int(counters.circuitOpen), "bulkhead_full": Int(counters.bulkheadFull),
+                "no_healthy_endpoint": Int(counters.noHealthyEndpoint), "attempts": Int(counters.attempts),
+                "retries": Int(counters.retries), "retries_denied_by_budget": Int(counters.retriesDeniedByBudget),
+                "fallbacks_stale": Int(counters.fallbacksStale), "fallbacks_static": Int(counters.fallbacksStatic),
+            ],
+        ]
+    }
+}
+
+/// `levee breaker open|close|reset UPSTREAM`: operator overrides.
+struct Breaker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Force an upstream's breaker open or closed, or reset it to its own judgement.",
+        discussion:
+            "open: reject every call. close: let every call through, never trip. reset: CLOSED with a fresh window."
+    )
+
+    enum Action: String, ExpressibleByArgument, CaseIterable {
+        case open, close, reset
+    }
+
+    @Argument(help: "open, close or reset.")
+    var action: Action
+
+    @Argument(help: "The upstream.")
+    var upstream: String
+
+    @OptionGroup var sockets: SocketOptions
+
+    func run() async throws {
+        var request = Levee_V1_SetBreakerRequest()
+        request.upstream = upstream
+        request.action =
+            switch action {
+            case .open: .open
+            case .close: .close
+            case .reset: .reset
+            }
+        let response = try await sockets.withAdmin { [request] in try await $0.setBreaker(request) }
+        if sockets.json {
+            printJSON(["upstream": upstream, "previous": response.previous.name, "breaker": response.current.name])
+        } else {
+            print("\(upstream): breaker \(response.previous.name) -> \(response.current.name)")
+        }
+    }
+}
+
+/// `levee reload`: re-read the configuration file and swap it in.
+struct Reload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make the agent re-read its configuration file; an invalid file changes nothing."
+    )
+
+    @OptionGroup var sockets: SocketOptions
+
+    func run() async throws {
+        let response = try await sockets.withAdmin { try await $0.reload(Levee_V1_ReloadRequest()) }
+        if sockets.json {
+            printJSON([
+                "config_generation": Int(response.configGeneration), "added": response.added,
+                "removed": response.removed, "changed": response.changed, "unchanged": response.unchanged,
+            ])
+            return
+        }
+        print("reloaded: generation \(response.configGeneration)")
+        for (label, names) in [("added", response.added), ("removed", response.removed), ("changed", response.changed)]
+        where !names.isEmpty {
+            print("  \(label): \(names.joined(separator: ", "))")
+        }
+    }
+}
+
+/// `levee validate FILE`: check a configuration without starting anything.
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a configuration file; print the first error with its key path."
+    )
+
+    @Argument(help: "The YAML configuration file.")
+    var file: String
+
+    @Flag(help: "Print machine-readable JSON.")
+    var json = false
+
+    func run() throws {
+        do {
+            let configuration = try AgentConfiguration.load(
+                contentsOf: file,
+                environment: ProcessInfo.processInfo.environment,
+                uid: getuid()
+            )
+            if json {
+                printJSON([
+                    "valid": true, "file": file, "service": configuration.service,
+                    "upstreams": configuration.upstreams.map(\.name),
+                ])
+            } else {
+                print(
+                    "\(file): valid: service \(configuration.service), \(configuration.upstreams.count) upstreams (\(configuration.upstreams.map(\.name).joined(separator: ", ")))"
+                )
+            }
+        } catch {
+            if json {
+                printJSON([
+                    "valid": false, "file": error.file, "key_path": error.keyPath, "value": error.value,
+                    "expected": error.expected, "line": error.line as Any? ?? NSNull(), "error": error.description,
+                ])
+            } else {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+            }
+            throw ExitCode(1)
+        }
+    }
+}

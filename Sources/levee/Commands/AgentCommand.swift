@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import LeveeAgent
+import LeveeConfiguration
+import Logging
+
+/// `levee agent`: the sidecar itself.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the agent: guarded outbound calls for the apps on this host.",
+        discussion: """
+            With no --config it runs on built-in defaults: the sockets in $XDG_RUNTIME_DIR/levee/ \
+            (or /tmp/levee-$UID/), default policies, and upstreams named host:port accepted on the fly. \
+            SIGTERM or SIGINT stops accepting, lets calls in flight finish (--drain-timeout), and \
+            removes the sockets.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "The YAML configuration file.")
+    var config: String?
+
+    @Option(help: "Override listen.socket: the Guard API socket (mode 0660).")
+    var socket: String?
+
+    @Option(name: .customLong("admin-socket"), help: "Override listen.admin_socket: the admin socket (mode 0600).")
+    var adminSocket: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("drain-timeout"), help: "Seconds to let calls in flight finish at shutdown.")
+    var drainTimeout: Double = 10
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level: expected trace, debug, info, notice, warning, error or critical")
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let uid = getuid()
+        let load: @Sendable (String) throws -> AgentConfiguration = { path in
+            try AgentConfiguration.load(contentsOf: path, environment: environment, uid: uid)
+        }
+        var configuration: AgentConfiguration
+        do {
+            configuration = try config.map(load) ?? AgentConfiguration.builtIn(environment: environment, uid: uid)
+        } catch {
+            FileHandle.standardError.write(Data("levee agent: invalid configuration: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if let socket { configuration.listen.socket = socket }
+        if let adminSocket { configuration.listen.adminSocket = adminSocket }
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "levee")
+        let agent: Agent
+        do {
+            agent = try Agent(
+                configuration: configuration,
+                version: LeveeVersion.current,
+                logger: logger,
+                drainTimeout: .milliseconds(Int64(drainTimeout * 1000)),
+                load: load
+            )
+        } catch {
+            FileHandle.standardError.write(Data("levee agent: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        try await agent.run()
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import LeveeAPI
+import LeveeConfiguration
+import LeveeTestKit
+import Testing
+
+/// Retries only when safe, to another endpoint when there is one, under the retry budget.
+@Suite(.timeLimit(.minutes(2)))
+struct RetryTests {
+    @Test("POST is not retried after a 503 without an idempotency key, and is with one")
+    func postRetriedOnlyWithIdempotencyKey() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .respond(status: 503, body: "busy")
+        try await AgentHarness.withAgent(
+            yaml: """
+                upstreams:
+                  orders:
+                    endpoints: ["\(server.address)"]
+                    retry: { max_attempts: 3, backoff: { base: 1ms, max: 5ms }, on: [connect-failure, reset, timeout, 5xx] }
+                """
+        ) { agent in
+            let post = try await agent.call("orders", "POST", "/orders", body: "{}")
+            #expect(post.outcome == .upstreamFailure)
+            #expect(post.attempts == 1)
+            #expect(post.detail.contains("not idempotent"))
+            #expect(server.requestCount == 1)
+
+            let keyed = try await agent.call("orders", "POST", "/orders", body: "{}", idempotencyKey: "order-42")
+            #expect(keyed.outcome == .upstreamFailure)
+            #expect(keyed.attempts == 3)
+            #expect(server.requestCount == 4)
+
+            let get = try await agent.call("orders", "GET", "/orders/42")
+            #expect(get.attempts == 3)
+            #expect(server.requestCount == 7)
+        }
+        try await server.stop()
+    }
+
+    @Test("A connect failure is retried, even for a POST, on the other endpoint")
+    func connectFailureRetriedOnSecondEndpoint() async throws {
+        let live = try await TestHTTPServer.start()
+        live.behaviour = .echo
+        let dead = try await TestHTTPServer.start()
+        let deadAddress = dead.address
+        try await dead.stop()
+        try await AgentHarness.withAgent(
+            yaml: """
+                upstreams:
+                  orders:
+                    endpoints: ["\(deadAddress)", "\(live.address)"]
+                    load_balancing: { policy: round_robin }
+                    retry: { max_attempts: 2, backoff: { base: 1ms, max: 5ms } }
+                    outlier_detection: { consecutive_failures: 100 }
+                """
+        ) { agent in
+            for _ in 0..<4 {
+                let response = try await agent.call("orders", "POST", "/orders", body: "order")
+                #expect(response.outcome == .ok, "\(response.detail)")
+                #expect(response.endpoint == live.address)
+                #expect(String(decoding: response.http.body, as: UTF8.self) == "order")
+            }
+            // Every answer came from the live endpoint; the calls that tried the dead one first took two
+            // attempts (round robin moves on at each attempt, so here that is every call).
+            #expect(live.requestCount == 4)
+            let info = try await agent.upstream("orders")
+            #expect(info.counters.retries >= 1)
+            #expect(info.counters.attempts == 4 + info.counters.retries)
+        }
+        try await live.stop()
+    }
+
+    @Test("An exhausted retry budget stops retries; the last result is returned")
+    func budgetExhaustionStopsRetries() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .respond(status: 503, body: "busy")
+        try await AgentHarness.withAgent(
+            yaml: """
+                upstreams:
+                  flaky:
+                    endpoints: ["\(server.address)"]
+                    retry:
+                      max_attempts: 3
+                      backoff: { base: 1ms, max: 2ms }
+                      budget: { ratio: 0.1, min_per_second: 1, ttl: 10s }
+                    breaker: { min_calls: 1000, window: { kind: count, size: 1000 } }
+                """
+        ) { agent in
+            var denied = 0
+            for _ in 0..<30 {
+                let response = try await agent.call("flaky", "GET", "/")
+                #expect(response.outcome == .upstreamFailure)
+                if response.detail.contains("retry budget") { denied += 1 }
+            }
+            let info = try await agent.upstream("flaky")
+            #expect(denied > 0)
+            #expect(info.counters.retriesDeniedByBudget > 0)
+            // 30 originals deposit 0.1 each (3 retries) on top of the reserve of min_per_second × ttl.
+            #expect(info.counters.retries <= 3 + 10 + 1)
+            #expect(Int(server.requestCount) == 30 + Int(info.counters.retries))
+        }
+        try await server.stop()
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import LeveeAPI
+import LeveeAgent
+import LeveeConfiguration
+import Logging
+import Testing
+
+/// A real agent, in this process, on Unix sockets in a fresh temporary folder, with gRPC clients of
+/// its Guard and Admin APIs: what an app and an operator would see.
+struct AgentHarness: Sendable {
+    let configuration: AgentConfiguration
+    let agent: Agent
+    let guardClient: Levee_V1_Guard.Client<HTTP2ClientTransport.Posix>
+    let admin: Levee_V1_Admin.Client<HTTP2ClientTransport.Posix>
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// A short temporary folder: a Unix socket path must stay under 108 bytes.
+    static func makeDirectory() throws -> String {
+        let path = "/tmp/levee-test-\(UInt32.random(in: .min ... .max))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Runs `body` against an agent configured by `yaml` (its `listen` section is supplied here).
+    static func withAgent<R: Sendable>(
+        yaml: String,
+        _ body: (AgentHarness) async throws -> R
+    ) async throws -> R {
+        let directory = try makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let document = """
+            listen:
+              socket: \(directory)/levee.sock
+              admin_socket: \(directory)/admin.sock
+            \(yaml)
+            """
+        let file = "\(directory)/levee.yaml"
+        try document.write(toFile: file, atomically: true, encoding: .utf8)
+        let environment = ProcessInfo.processInfo.environment
+        let uid = getuid()
+        let configuration = try AgentConfiguration.load(contentsOf: file, environment: environment, uid: uid)
+        var logger = Logger(label: "levee-test")
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["LEVEE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        let agent = try Agent(
+            configuration: configuration,
+            version: "test",
+            logger: logger,
+            drainTimeout: .seconds(2),
+            handlesSignals: false
+        ) { path in
+            try AgentConfiguration.load(contentsOf: path, environment: environment, uid: uid)
+        }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await agent.run() }
+            defer { group.cancelAll() }
+            return try await withGRPCClient(
+                transport: .http2NIOPosix(
+                    target: .unixDomainSocket(path: configuration.listen.socket),
+                    transportSecurity: .plaintext
+                )
+            ) { guardConnection in
+                try await withGRPCClient(
+                    transport: .http2NIOPosix(
+                        target: .unixDomainSocket(path: configuration.listen.adminSocket),
+                        transportSecurity: .plaintext
+                    )
+                ) { adminConnection in
+                    let harness = AgentHarness(
+                        configuration: configuration,
+                        agent: agent,
+                        guardClient: Levee_V1_Guard.Client(wrapping: guardConnection),
+                        admin: Levee_V1_Admin.Client(wrapping: adminConnection)
+                    )
+                    return try await body(harness)
+                }
+            }
+        }
+    }
+
+    // MARK: Calls
+
+    /// An HTTP call through the Guard API.
+    func call(
+        _ upstream: String,
+        _ method: String = "GET",
+        _ path: String = "/",
+        body: String = "",
+        timeoutMs: UInt32 = 0,
+        priority: Levee_V1_Priority = .normal,
+        idempotencyKey: String = ""
+    ) async throws -> Levee_V1_CallResponse {
+        var http = Levee_V1_HttpRequest()
+        http.method = method
+        http.path = path
+        http.body = Data(body.utf8)
+        var request = Levee_V1_CallRequest()
+        request.upstream = upstream
+        request.http = http
+        request.timeoutMs = timeoutMs
+        request.priority = priority
+        request.idempotencyKey = idempotencyKey
+        return try await guardClient.call(request)
+    }
+
+    func upstream(_ name: String) async throws -> Levee_V1_UpstreamInfo {
+        var request = Levee_V1_ListUpstreamsRequest()
+        request.name = name
+        guard let info = try await admin.listUpstreams(request).upstreams.first else {
+            throw Failure(description: "no upstream \(name)")
+        }
+        return info
+    }
+
+    func breaker(_ name: String) async throws -> Levee_V1_BreakerState {
+        try await upstream(name).breaker.state
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` passes; fails the test on timeout.
+func eventually(
+    _ what: String,
+    timeout: Duration = .seconds(10),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let end = clock.now + timeout
+    while clock.now < end {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("timed out after \(timeout) waiting until \(what)", sourceLocation: sourceLocation)
+    throw AgentHarness.Failure(description: "timed out waiting until \(what)")
+}

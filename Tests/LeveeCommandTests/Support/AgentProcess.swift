@@ -1,0 +1,157 @@
+import Foundation
+import LeveeTestKit
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `levee agent` run as a child process, on sockets in a fresh temporary folder: the agent as an
+/// operator runs it. Killed when released, whatever the test did.
+final class AgentProcess: Sendable {
+    let directory: String
+    let configPath: String
+    let socket: String
+    let adminSocket: String
+    private let process: Process
+    private let errorPath: String
+    private let exitStatus = Mutex<Int32?>(nil)
+
+    /// A short folder (a socket path must stay under 108 bytes) holding `levee.yaml`, with the
+    /// sockets under `run/` (which the agent creates).
+    static func makeConfig(_ yaml: String) throws -> (directory: String, config: String, socket: String, admin: String)
+    {
+        let directory = "/tmp/levee-cmd-\(UInt32.random(in: .min ... .max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let socket = "\(directory)/run/levee.sock"
+        let admin = "\(directory)/run/admin.sock"
+        let config = "\(directory)/levee.yaml"
+        try """
+        listen:
+          socket: \(socket)
+          admin_socket: \(admin)
+        \(yaml)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        return (directory, config, socket, admin)
+    }
+
+    private init(
+        directory: String,
+        configPath: String,
+        socket: String,
+        adminSocket: String,
+        process: Process,
+        errorPath: String
+    ) {
+        self.directory = directory
+        self.configPath = configPath
+        self.socket = socket
+        self.adminSocket = adminSocket
+        self.process = process
+        self.errorPath = errorPath
+    }
+
+    /// Starts `levee agent --config FILE` and waits (bounded poll) until both sockets answer.
+    static func start(yaml: String, readyTimeout: Duration = .seconds(20)) async throws -> AgentProcess {
+        let (directory, config, socket, admin) = try makeConfig(yaml)
+        return try await start(
+            directory: directory,
+            config: config,
+            socket: socket,
+            admin: admin,
+            readyTimeout: readyTimeout
+        )
+    }
+
+    static func start(
+        directory: String,
+        config: String,
+        socket: String,
+        admin: String,
+        readyTimeout: Duration = .seconds(20)
+    ) async throws -> AgentProcess {
+        let errorPath = "\(directory)/agent.err"
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        let error = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+        defer { try? error.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try CommandRunner.leveeExecutable())
+        process.arguments = ["agent", "--config", config, "--log-level", "notice"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = error
+        process.standardInput = FileHandle.nullDevice
+        let agent = AgentProcess(
+            directory: directory,
+            configPath: config,
+            socket: socket,
+            adminSocket: admin,
+            process: process,
+            errorPath: errorPath
+        )
+        process.terminationHandler = { [agent] finished in
+            agent.exitStatus.withLock { $0 = finished.terminationStatus }
+        }
+        try process.run()
+        let clock = ContinuousClock()
+        let deadline = clock.now + readyTimeout
+        while clock.now < deadline {
+            if isAnswering(socket) && isAnswering(admin) { return agent }
+            if agent.exit != nil { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ChildProcess.Failure(
+            description: "levee agent did not start within \(readyTimeout): \(agent.standardError)"
+        )
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Sends `signal` to the agent.
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// The exit status, once it has exited.
+    var exit: Int32? { exitStatus.withLock { $0 } }
+
+    /// What the agent logged.
+    var standardError: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+
+    /// Polls until the agent has exited, at most `timeout`; its status, or nil when still running.
+    func waitForExit(within timeout: Duration) async -> Int32? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while exit == nil && clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return exit
+    }
+
+    /// Runs `levee ARGUMENTS --socket … --admin-socket …` against this agent.
+    func levee(_ arguments: String...) async throws -> ChildProcess.Result {
+        try await ChildProcess.run(
+            CommandRunner.leveeExecutable(),
+            arguments + ["--socket", socket, "--admin-socket", adminSocket]
+        )
+    }
+
+    /// Whether something accepts connections on the Unix socket at `path` (a local connect does not block).
+    static func isAnswering(_ path: String) -> Bool {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() where index < buffer.count - 1 { buffer[index] = byte }
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
+    }
+}
