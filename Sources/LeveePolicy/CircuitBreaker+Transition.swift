@@ -58,6 +58,9 @@ extension CircuitBreaker {
         case forced
         /// An operator reset the breaker (`reset(now:)`).
         case reset
+        /// Peers in the gossip pool (the associated count, at least the quorum) reported the upstream's
+        /// breaker open (`openOnPeerReports(_:now:)`, share: follow).
+        case peersReportedOpen(Int)
 
         public var description: String {
             switch self {
@@ -68,6 +71,7 @@ extension CircuitBreaker {
                 "\(tally.calls) probes passed (\(tally.failures) failed, \(tally.slowCalls) slow)"
             case .forced: "forced by an operator"
             case .reset: "reset by an operator"
+            case .peersReportedOpen(let count): "\(count) peers reported it open"
             }
         }
     }

@@ -184,6 +184,25 @@ public struct CircuitBreaker: Sendable {
         }
     }
 
+    /// Opens a CLOSED breaker because `peers` agents of the pool (at least the quorum) report the
+    /// upstream's breaker open: the fleet stops calling a sick upstream after the first agents noticed,
+    /// instead of each paying its own `min_calls` failures (DESIGN.md, "Gossip", share: follow).
+    ///
+    /// It is an ordinary OPEN for `open_for`: the local half-open probe, not the peers, decides when to
+    /// close. Any state but CLOSED is left alone (a breaker already open or probing has its own
+    /// evidence; an operator's override wins).
+    ///
+    /// - Returns: the transition, or `nil` when the breaker was not CLOSED.
+    public mutating func openOnPeerReports(_ peers: Int, now: Instant) -> Transition? {
+        guard case .closed = phase else { return nil }
+        window.removeAll()
+        return move(
+            to: .open(Open(openedAt: now, duration: configuration.openFor)),
+            at: now,
+            cause: .peersReportedOpen(peers)
+        )
+    }
+
     /// Returns the breaker to CLOSED with an empty window and the open time back at `open_for`, lifting
     /// any override. Permits issued before the reset no longer count.
     ///

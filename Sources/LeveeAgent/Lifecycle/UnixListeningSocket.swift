@@ -5,6 +5,7 @@ public enum UnixSocketError: Error, Sendable, CustomStringConvertible {
     case pathTooLong(path: String)
     case inUse(path: String)
     case notASocket(path: String)
+    case untrustedDirectory(path: String)
     case system(call: String, path: String, errno: Int32)
 
     public var description: String {
@@ -15,6 +16,8 @@ public enum UnixSocketError: Error, Sendable, CustomStringConvertible {
             "\(path): another agent is listening on this socket; stop it first (levee status --socket \(path) shows it), or choose another path"
         case .notASocket(let path):
             "\(path): exists and is not a socket; refusing to replace it"
+        case .untrustedDirectory(let path):
+            "\(path): the socket's folder must be a directory owned by this user or root; refusing to use it"
         case .system(let call, let path, let code):
             "\(path): \(call) failed: \(String(cString: strerror(code)))"
         }
@@ -108,14 +111,23 @@ public struct UnixListeningSocket: Sendable {
         return address
     }
 
+    /// `mkdir -p` with mode 0750 (the app's group may reach the socket, others may not), then checks
+    /// that the socket's folder is a real directory owned by this user or root: in a shared folder such
+    /// as /tmp, another user could otherwise have made it first and watch or replace the socket.
     private static func makeParentDirectories(of path: String) throws(UnixSocketError) {
         var prefix = ""
         let components = path.split(separator: "/", omittingEmptySubsequences: true).dropLast()
         for component in components {
             prefix += "/" + component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            if mkdir(prefix, 0o750) != 0 && errno != EEXIST {
                 throw .system(call: "mkdir", path: prefix, errno: errno)
             }
+        }
+        guard !prefix.isEmpty else { return }
+        var info = stat()
+        guard lstat(prefix, &info) == 0 else { throw .system(call: "lstat", path: prefix, errno: errno) }
+        guard (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid() || info.st_uid == 0 else {
+            throw .untrustedDirectory(path: prefix)
         }
     }
 }
