@@ -1,0 +1,35 @@
+/// Where the agent listens (`listen`): two Unix-domain sockets, so that file permissions decide who
+/// may call upstreams (`socket`, mode 0660) and who may manage the agent (`admin_socket`, mode 0600).
+public struct ListenConfiguration: Sendable, Hashable {
+    /// The Guard API socket (`listen.socket`): an absolute path.
+    public var socket: String
+    /// The Admin API socket (`listen.admin_socket`): an absolute path.
+    public var adminSocket: String
+
+    public init(socket: String, adminSocket: String) {
+        self.socket = socket
+        self.adminSocket = adminSocket
+    }
+
+    /// The longest socket path, in bytes: `sun_path` is 108 bytes on Linux, one of them the NUL.
+    public static let maximumPathLength = 107
+
+    /// The sockets of the built-in defaults: `levee.sock` and `admin.sock` in `$XDG_RUNTIME_DIR/levee/`
+    /// when that is set (the per-user runtime directory of the XDG Base Directory spec), else in
+    /// `/tmp/levee-$UID/`.
+    ///
+    /// `XDG_RUNTIME_DIR` is ignored when it is relative (the spec says to), or so long that the socket
+    /// paths would not fit in `sun_path`: the agent must start with no configuration at all.
+    public static func builtIn(environment: [String: String], uid: UInt32) -> ListenConfiguration {
+        let fallback = "/tmp/levee-\(uid)"
+        var directory = fallback
+        if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") {
+            let trimmed = runtime.count > 1 && runtime.hasSuffix("/") ? String(runtime.dropLast()) : runtime
+            let candidate = "\(trimmed == "/" ? "" : trimmed)/levee"
+            if "\(candidate)/levee.sock".utf8.count <= maximumPathLength {
+                directory = candidate
+            }
+        }
+        return ListenConfiguration(socket: "\(directory)/levee.sock", adminSocket: "\(directory)/admin.sock")
+    }
+}
