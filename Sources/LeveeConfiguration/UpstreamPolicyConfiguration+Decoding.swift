@@ -1,0 +1,163 @@
+import LeveePolicy
+import Yams
+
+// Each section starts from the policy core's defaults and reads only the keys the file sets; ranges
+// and the rules between keys are left to the core's `validate()`, which knows them.
+
+extension UpstreamPolicyConfiguration {
+    /// The policy sections of an upstream, in the order the keys list shows them.
+    static let sectionKeys = [
+        "timeouts", "retry", "breaker", "bulkhead", "outlier_detection", "load_balancing", "classify",
+    ]
+
+    /// The policy sections of `upstream` (an upstream or `defaults`) over the built-in defaults.
+    init(decoding upstream: ConfigurationSection) throws(ConfigurationFileError) {
+        self.init()
+        if let section = try upstream.section("timeouts", keys: ["connect", "attempt", "total"]) {
+            try section.read("connect", into: &timeouts.connect)
+            try section.read("attempt", into: &timeouts.attempt)
+            try section.read("total", into: &timeouts.total)
+        }
+        if let section = try upstream.section("retry", keys: RetryConfiguration.keys) {
+            retry = try RetryConfiguration(decoding: section)
+        }
+        if let section = try upstream.section("breaker", keys: CircuitBreakerConfiguration.keys) {
+            breaker = try CircuitBreakerConfiguration(decoding: section)
+        }
+        if let section = try upstream.section(
+            "bulkhead",
+            keys: ["max_concurrent", "max_queue", "queue_timeout", "reserved_critical"]
+        ) {
+            try section.read("max_concurrent", into: &bulkhead.maxConcurrent)
+            try section.read("max_queue", into: &bulkhead.maxQueue)
+            try section.read("queue_timeout", into: &bulkhead.queueTimeout)
+            try section.read("reserved_critical", into: &bulkhead.reservedCritical)
+        }
+        if let section = try upstream.section(
+            "outlier_detection",
+            keys: [
+                "consecutive_failures", "base_ejection_time", "max_ejection_time", "max_ejection_percent", "interval",
+            ]
+        ) {
+            try section.read("consecutive_failures", into: &outlierDetection.consecutiveFailures)
+            try section.read("base_ejection_time", into: &outlierDetection.baseEjectionTime)
+            try section.read("max_ejection_time", into: &outlierDetection.maxEjectionTime)
+            try section.read(
+                "max_ejection_percent",
+                into: &outlierDetection.maxEjectionPercent,
+                expected: "an integer percentage such as 50"
+            )
+            try section.read("interval", into: &outlierDetection.interval)
+        }
+        if let node = upstream["load_balancing"] {
+            // `load_balancing: least_loaded` is accepted as well as `{ policy: least_loaded }`: the first
+            // is how LoadBalancerConfiguration documents it, the second leaves room for more keys.
+            if case .scalar = node.node, !node.isNull {
+                loadBalancing.policy = try node.choice(LoadBalancerConfiguration.Policy.self)
+            } else {
+                try node.section(keys: ["policy"]).read("policy", into: &loadBalancing.policy)
+            }
+        }
+        if let section = try upstream.section("classify", keys: ["failure", "ignored"]) {
+            if let node = section["failure"] { classify.failure = try node.attemptPatterns() }
+            if let node = section["ignored"] { classify.ignored = try node.attemptPatterns() }
+        }
+    }
+}
+
+extension RetryConfiguration {
+    static let keys = ["max_attempts", "backoff", "on", "budget", "idempotent_methods", "min_attempt_time"]
+
+    init(decoding section: ConfigurationSection) throws(ConfigurationFileError) {
+        self.init()
+        try section.read("max_attempts", into: &maxAttempts)
+        if let backoffSection = try section.section("backoff", keys: ["base", "max", "multiplier", "jitter"]) {
+            try backoffSection.read("base", into: &backoff.base)
+            try backoffSection.read("max", into: &backoff.max)
+            try backoffSection.read("multiplier", into: &backoff.multiplier)
+            try backoffSection.read("jitter", into: &backoff.jitter)
+        }
+        if let node = section["on"] { on = try node.attemptPatterns() }
+        if let budgetSection = try section.section("budget", keys: ["ratio", "min_per_second", "ttl"]) {
+            try budgetSection.read("ratio", into: &budget.ratio)
+            try budgetSection.read("min_per_second", into: &budget.minPerSecond)
+            try budgetSection.read("ttl", into: &budget.ttl)
+        }
+        if let node = section["idempotent_methods"] {
+            idempotentMethods = try node.strings(expected: "a list of gRPC method names").map(\.text)
+        }
+        try section.read("min_attempt_time", into: &minAttemptTime)
+    }
+}
+
+extension CircuitBreakerConfiguration {
+    static let keys = [
+        "window", "min_calls", "failure_rate", "slow_call", "open_for", "open_for_max", "half_open_calls",
+    ]
+
+    /// The two kinds of `window`.
+    private enum WindowKind: String, CaseIterable {
+        case count, time
+    }
+
+    init(decoding section: ConfigurationSection) throws(ConfigurationFileError) {
+        self.init()
+        if let windowSection = try section.section("window", keys: ["kind", "size", "bucket"]) {
+            window = try Self.window(decoding: windowSection)
+        }
+        try section.read("min_calls", into: &minCalls)
+        try section.read("failure_rate", into: &failureRate, expected: "a percentage such as 50")
+        if let slowCallSection = try section.section("slow_call", keys: ["duration", "rate"]) {
+            try slowCallSection.read("duration", into: &slowCall.duration)
+            try slowCallSection.read("rate", into: &slowCall.rate, expected: "a percentage such as 100")
+        }
+        try section.read("open_for", into: &openFor)
+        try section.read("open_for_max", into: &openForMax)
+        try section.read("half_open_calls", into: &halfOpenCalls)
+    }
+
+    /// `{ kind: count, size: 100 }` or `{ kind: time, size: 10s, bucket: 1s }`. Without `kind`, a size
+    /// that is a duration makes a time window.
+    private static func window(decoding section: ConfigurationSection) throws(ConfigurationFileError) -> Window {
+        let kind: WindowKind
+        if let node = section["kind"] {
+            kind = try node.choice(WindowKind.self)
+        } else if let size = section["size"], (try? size.duration()) != nil {
+            kind = .time
+        } else {
+            kind = .count
+        }
+        switch kind {
+        case .count:
+            if let bucket = section["bucket"] {
+                throw bucket.error(expected: "no bucket for a count window (only kind: time has buckets)")
+            }
+            var size = 100
+            try section.read("size", into: &size, expected: "a number of calls (kind: count)")
+            return .count(size: size)
+        case .time:
+            var size = Duration.seconds(10)
+            var bucket = Duration.seconds(1)
+            try section.read("size", into: &size)
+            try section.read("bucket", into: &bucket)
+            return .time(size: size, bucket: bucket)
+        }
+    }
+}
+
+extension ConfigurationNode {
+    /// A list of `AttemptPattern`s (`[connect-failure, 5xx, unavailable]`).
+    func attemptPatterns() throws(ConfigurationFileError) -> [AttemptPattern] {
+        var patterns: [AttemptPattern] = []
+        for (text, item) in try strings(
+            expected: "a list such as [connect-failure, timeout, 5xx]",
+            item: AttemptPattern.expectedSpelling
+        ) {
+            guard let pattern = AttemptPattern(parsing: text) else {
+                throw item.error(expected: AttemptPattern.expectedSpelling)
+            }
+            patterns.append(pattern)
+        }
+        return patterns
+    }
+}
