@@ -1,0 +1,99 @@
+import LeveeConfiguration
+import LeveePolicy
+import Testing
+
+@Suite("built-in defaults")
+struct BuiltInConfigurationTests {
+    @Test func socketsInXDGRuntimeDirectory() {
+        let configuration = AgentConfiguration.builtIn(environment: ["XDG_RUNTIME_DIR": "/run/user/1000"], uid: 1000)
+        #expect(configuration.listen.socket == "/run/user/1000/levee/levee.sock")
+        #expect(configuration.listen.adminSocket == "/run/user/1000/levee/admin.sock")
+    }
+
+    @Test func socketsInTmpWithoutXDGRuntimeDirectory() {
+        let configuration = AgentConfiguration.builtIn(environment: ["HOME": "/home/u"], uid: 501)
+        #expect(configuration.listen.socket == "/tmp/levee-501/levee.sock")
+        #expect(configuration.listen.adminSocket == "/tmp/levee-501/admin.sock")
+    }
+
+    @Test(arguments: [
+        ("/run/user/7/", "/run/user/7/levee/levee.sock"),
+        ("relative/dir", "/tmp/levee-7/levee.sock"),
+        ("", "/tmp/levee-7/levee.sock"),
+        ("/" + String(repeating: "d", count: 100), "/tmp/levee-7/levee.sock"),
+    ])
+    func unusableRuntimeDirectoriesFallBack(runtime: String, socket: String) {
+        let configuration = AgentConfiguration.builtIn(environment: ["XDG_RUNTIME_DIR": runtime], uid: 7)
+        #expect(configuration.listen.socket == socket)
+    }
+
+    @Test func everythingElse() {
+        let configuration = AgentConfiguration.builtIn(environment: [:], uid: 0)
+        #expect(configuration.service == "levee")
+        #expect(configuration.defaults == .builtIn)
+        #expect(configuration.defaults.policy == .defaults)
+        #expect(configuration.upstreams.isEmpty)
+        #expect(configuration.dynamicUpstreams)
+        #expect(configuration.gossip == nil)
+        #expect(configuration.sourcePath == nil)
+    }
+
+    /// An empty file is the defaults, but from a file: dynamic upstreams are off, the path is kept.
+    @Test(arguments: ["", "# nothing\n", "---\n", "~\n"])
+    func emptyFile(yaml: String) throws {
+        let configuration = try parse(yaml, environment: ["XDG_RUNTIME_DIR": "/run/user/1000"])
+        #expect(configuration.listen.socket == "/run/user/1000/levee/levee.sock")
+        #expect(configuration.dynamicUpstreams == false)
+        #expect(configuration.sourcePath == "levee.yaml")
+        #expect(configuration.upstreams.isEmpty)
+    }
+
+    @Test func listenKeysOverrideOneAtATime() throws {
+        let configuration = try parse("listen:\n  admin_socket: /var/run/levee-admin.sock\n")
+        #expect(
+            configuration.listen
+                == ListenConfiguration(socket: "/tmp/levee-1000/levee.sock", adminSocket: "/var/run/levee-admin.sock")
+        )
+    }
+
+    @Test func emptyGossipSectionTakesDefaults() throws {
+        #expect(try parse("gossip:\n").gossip == .defaults)
+        #expect(try parse("service: x\n").gossip == nil)
+    }
+
+    @Test func gossipSection() throws {
+        let gossip = try #require(
+            try parse(
+                """
+                gossip:
+                  name: node-1
+                  bind: 127.0.0.1
+                  advertise: "[fe80::1]:7000"
+                  join: [10.0.0.2, "10.0.0.3:8000", "[::1]"]
+                  encrypt_key: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
+                  profile: wan
+                  share: follow
+                  quorum: 3
+                """
+            ).gossip
+        )
+        #expect(
+            gossip
+                == GossipConfiguration(
+                    name: "node-1",
+                    bind: "127.0.0.1:7946",
+                    advertise: "[fe80::1]:7000",
+                    join: ["10.0.0.2:7946", "10.0.0.3:8000", "[::1]:7946"],
+                    encryptKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                    profile: "wan",
+                    share: "follow",
+                    quorum: 3
+                )
+        )
+        #expect(gossip.encryptKeyBytes == Array(0..<32))
+    }
+
+    @Test func bindMayUsePortZero() throws {
+        #expect(try parse("gossip: { bind: \"127.0.0.1:0\" }\n").gossip?.bind == "127.0.0.1:0")
+    }
+}
