@@ -1,3 +1,5 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import LeveeTestKit
 import Testing
 
@@ -200,6 +202,169 @@ struct TestHTTPServerTests {
     }
 }
 
+/// The gRPC test upstream echoes, fails and stalls as tests tell it, and records the deadline each call
+/// propagated, seen through a grpc-swift-2 client on loopback.
+@Suite("TestGRPCServer on loopback", .timeLimit(.minutes(1)))
+struct TestGRPCServerTests {
+    static let echo = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Echo")
+
+    @Test("echo answers the bytes with x-echo-method, and records the call with all its metadata")
+    func echo() async throws {
+        try await TestGRPCServer.withServer { server in
+            let answer = try await call(port: server.port, [1, 2, 3], metadata: ["x-request-id": "r-9"])
+            #expect(try answer.message.get() == [1, 2, 3])
+            #expect(answer.metadata[stringValues: "x-echo-method"].first { _ in true } == "test.Echo/Echo")
+            #expect(server.requestCount == 1)
+            let request = try #require(server.requests.last)
+            #expect(request.method == "test.Echo/Echo")
+            #expect(request.message == [1, 2, 3])
+            #expect(request.metadataValue("x-request-id") == "r-9")
+            // The handler sees every request header, the HTTP/2 pseudo-headers included.
+            #expect(request.metadataValue(":path") == "/test.Echo/Echo")
+            #expect(request.metadataValue("content-type")?.hasPrefix("application/grpc") == true)
+            // No deadline, no grpc-timeout.
+            #expect(request.timeout == nil)
+            #expect(server.lastTimeout == nil)
+        }
+    }
+
+    @Test("fail ends the call with the status, message and trailing metadata")
+    func fail() async throws {
+        try await TestGRPCServer.withServer { server in
+            server.behaviour = .fail(code: .unavailable, message: "down", metadata: ["grpc-retry-pushback-ms": "250"])
+            let answer = try await call(port: server.port, [7])
+            let error = try #require(answer.message.failure)
+            #expect(error.code == .unavailable)
+            #expect(error.message == "down")
+            #expect(error.metadata[stringValues: "grpc-retry-pushback-ms"].first { _ in true } == "250")
+            #expect(server.requestCount == 1)
+        }
+    }
+
+    @Test("a stall answers with its follow-up behaviour afterwards")
+    func stallThenAnswer() async throws {
+        try await TestGRPCServer.withServer { server throws in
+            server.behaviour = .stall(.milliseconds(100), then: .respond([42]))
+            #expect(try await call(port: server.port, [1]).message.get() == [42])
+        }
+    }
+
+    @Test("the client's deadline reaches the handler as grpc-timeout, and cuts the stall short")
+    func deadline() async throws {
+        try await TestGRPCServer.withServer { server in
+            server.behaviour = .stall(.seconds(120), then: .echo)
+            let answer = try await call(port: server.port, [1], timeout: .milliseconds(300))
+            #expect(answer.message.failure?.code == .deadlineExceeded)
+            let timeout = try #require(server.lastTimeout)
+            #expect(timeout > .zero && timeout <= .milliseconds(300))
+            #expect(server.requests.last?.metadataValue("grpc-timeout") != nil)
+            // withServer returns only once the handler ended: a stall that ignored the deadline would
+            // hold the graceful shutdown past the test's time limit.
+        }
+    }
+
+    @Test("the recorded timeout is what the client had left, at most its own timeout")
+    func recordedTimeout() async throws {
+        try await TestGRPCServer.withServer { server in
+            _ = try await call(port: server.port, [1], timeout: .seconds(7))
+            let timeout = try #require(server.lastTimeout)
+            #expect(timeout > .zero && timeout <= .seconds(7))
+        }
+    }
+
+    @Test("graceful shutdown cuts a stall short")
+    func stallCutShortByShutdown() async throws {
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await TestGRPCServer.withServer { server throws in
+                    server.behaviour = .stall(.seconds(120), then: .echo)
+                    portContinuation.yield(server.port)
+                    #expect(try await eventually { server.requestCount == 1 })
+                }  // returning begins the graceful shutdown while the call stalls
+            }
+            group.addTask {
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                let answer = try await call(port: port, [1])
+                #expect(answer.message.failure?.code == .cancelled)
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("serves several methods, each with its own behaviour; others are unimplemented")
+    func methods() async throws {
+        try await TestGRPCServer.withServer(methods: ["/pay.Payments/Charge", "pay.Payments/Refund"]) { server throws in
+            server.setBehaviour(.fail(code: .notFound), forMethod: "pay.Payments/Refund")
+            let charge = MethodDescriptor(fullyQualifiedService: "pay.Payments", method: "Charge")
+            let refund = MethodDescriptor(fullyQualifiedService: "pay.Payments", method: "Refund")
+            #expect(try await call(port: server.port, [1], method: charge).message.get() == [1])
+            #expect(try await call(port: server.port, [1], method: refund).message.failure?.code == .notFound)
+            #expect(try await call(port: server.port, [1]).message.failure?.code == .unimplemented)
+            #expect(server.requests.map(\.method) == ["pay.Payments/Charge", "pay.Payments/Refund"])
+        }
+    }
+
+    @Test("a method that is not service/method is refused at start")
+    func invalidMethod() async throws {
+        await #expect(throws: TestGRPCServer.Failure.invalidMethod("Echo")) {
+            try await TestGRPCServer.withServer(methods: ["Echo"]) { _ in }
+        }
+    }
+
+    @Test("a new server on the same port answers after the old one is gone")
+    func samePortAgain() async throws {
+        let port = try await TestGRPCServer.withServer { server in
+            _ = try await call(port: server.port, [1])
+            return server.port
+        }
+        try await TestGRPCServer.withServer(port: port) { server throws in
+            #expect(server.port == port)
+            #expect(try await call(port: port, [2]).message.get() == [2])
+        }
+    }
+}
+
+/// What a unary call over bytes came back with.
+private struct Answer: Sendable {
+    var message: Result<[UInt8], RPCError>
+    var metadata: Metadata
+}
+
+/// One unary call on a fresh client; an RPC error, from the server or the client's own deadline, is
+/// returned in the answer, not thrown.
+private func call(
+    port: Int,
+    _ message: [UInt8],
+    method: MethodDescriptor = TestGRPCServerTests.echo,
+    metadata: Metadata = [:],
+    timeout: Duration? = nil
+) async throws -> Answer {
+    let transport = try HTTP2ClientTransport.Posix(
+        target: .ipv4(address: "127.0.0.1", port: port),
+        transportSecurity: .plaintext
+    )
+    var options = CallOptions.defaults
+    options.timeout = timeout
+    do {
+        return try await withGRPCClient(transport: transport) { client in
+            try await client.unary(
+                request: ClientRequest(message: message, metadata: metadata),
+                descriptor: method,
+                serializer: ByteArraySerializer(),
+                deserializer: ByteArrayDeserializer(),
+                options: options
+            ) { response in
+                Answer(message: response.accepted.flatMap(\.message), metadata: response.metadata)
+            }
+        }
+    } catch let error as RPCError {
+        // A deadline the client enforces itself ends the call with a thrown error, not a response.
+        return Answer(message: .failure(error), metadata: [:])
+    }
+}
+
 /// Runs `body` with a fresh server and stops it afterwards, however `body` ends.
 private func withHTTPServer(_ body: (TestHTTPServer) async throws -> Void) async throws {
     let server = try await TestHTTPServer.start()
@@ -221,4 +386,11 @@ private func eventually(within timeout: Duration = .seconds(10), _ condition: ()
         try await Task.sleep(for: .milliseconds(10))
     } while clock.now < deadline
     return condition()
+}
+
+extension Result {
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
 }
