@@ -107,6 +107,8 @@ let package = Package(
             dependencies: [
                 "LeveeAPI",
                 "LeveeConfiguration",
+                "LeveeGossip",
+                "LeveeGossipNIO",
                 "LeveePolicy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -147,6 +149,7 @@ let package = Package(
             name: "LeveeAgentTests",
             dependencies: [
                 "LeveeConfiguration",
+                "LeveeGossipNIO",
                 "LeveeAgent",
                 "LeveeAPI",
                 "LeveePolicy",

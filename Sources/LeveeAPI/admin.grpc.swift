@@ -75,12 +75,26 @@ public enum Levee_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Members" metadata.
+        public enum Members: Sendable {
+            /// Request type for "Members".
+            public typealias Input = Levee_V1_MembersRequest
+            /// Response type for "Members".
+            public typealias Output = Levee_V1_MembersResponse
+            /// Descriptor for "Members".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "levee.v1.Admin"),
+                method: "Members",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "levee.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Status.descriptor,
             ListUpstreams.descriptor,
             SetBreaker.descriptor,
-            Reload.descriptor
+            Reload.descriptor,
+            Members.descriptor
         ]
     }
 }
@@ -178,6 +192,24 @@ extension Levee_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Levee_V1_ReloadRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_ReloadResponse>
+
+        /// Handle the "Members" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The members of the gossip pool as this agent sees them.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Levee_V1_MembersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Levee_V1_MembersResponse` messages.
+        func members(
+            request: GRPCCore.StreamingServerRequest<Levee_V1_MembersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_MembersResponse>
     }
 
     /// Service protocol for the "levee.v1.Admin" service.
@@ -259,6 +291,24 @@ extension Levee_V1_Admin {
             request: GRPCCore.ServerRequest<Levee_V1_ReloadRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Levee_V1_ReloadResponse>
+
+        /// Handle the "Members" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The members of the gossip pool as this agent sees them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_MembersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Levee_V1_MembersResponse` message.
+        func members(
+            request: GRPCCore.ServerRequest<Levee_V1_MembersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Levee_V1_MembersResponse>
     }
 
     /// Simple service protocol for the "levee.v1.Admin" service.
@@ -338,6 +388,24 @@ extension Levee_V1_Admin {
             request: Levee_V1_ReloadRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Levee_V1_ReloadResponse
+
+        /// Handle the "Members" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The members of the gossip pool as this agent sees them.
+        ///
+        /// - Parameters:
+        ///   - request: A `Levee_V1_MembersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Levee_V1_MembersResponse` to respond with.
+        func members(
+            request: Levee_V1_MembersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Levee_V1_MembersResponse
     }
 }
 
@@ -389,6 +457,17 @@ extension Levee_V1_Admin.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Levee_V1_Admin.Method.Members.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Levee_V1_MembersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Levee_V1_MembersResponse>(),
+            handler: { request, context in
+                try await self.members(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -433,6 +512,17 @@ extension Levee_V1_Admin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_ReloadResponse> {
         let response = try await self.reload(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func members(
+        request: GRPCCore.StreamingServerRequest<Levee_V1_MembersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_MembersResponse> {
+        let response = try await self.members(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -488,6 +578,19 @@ extension Levee_V1_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Levee_V1_ReloadResponse> {
         return GRPCCore.ServerResponse<Levee_V1_ReloadResponse>(
             message: try await self.reload(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func members(
+        request: GRPCCore.ServerRequest<Levee_V1_MembersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Levee_V1_MembersResponse> {
+        return GRPCCore.ServerResponse<Levee_V1_MembersResponse>(
+            message: try await self.members(
                 request: request.message,
                 context: context
             ),
@@ -595,6 +698,29 @@ extension Levee_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Levee_V1_ReloadResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_ReloadResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Members" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The members of the gossip pool as this agent sees them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_MembersRequest` message.
+        ///   - serializer: A serializer for `Levee_V1_MembersRequest` messages.
+        ///   - deserializer: A deserializer for `Levee_V1_MembersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func members<Result>(
+            request: GRPCCore.ClientRequest<Levee_V1_MembersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Levee_V1_MembersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Levee_V1_MembersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_MembersResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -749,6 +875,40 @@ extension Levee_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Members" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The members of the gossip pool as this agent sees them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_MembersRequest` message.
+        ///   - serializer: A serializer for `Levee_V1_MembersRequest` messages.
+        ///   - deserializer: A deserializer for `Levee_V1_MembersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func members<Result>(
+            request: GRPCCore.ClientRequest<Levee_V1_MembersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Levee_V1_MembersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Levee_V1_MembersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_MembersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Levee_V1_Admin.Method.Members.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -866,6 +1026,35 @@ extension Levee_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Levee_V1_ReloadRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Levee_V1_ReloadResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Members" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The members of the gossip pool as this agent sees them.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Levee_V1_MembersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func members<Result>(
+        request: GRPCCore.ClientRequest<Levee_V1_MembersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_MembersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.members(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Levee_V1_MembersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Levee_V1_MembersResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1001,6 +1190,39 @@ extension Levee_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.reload(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Members" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The members of the gossip pool as this agent sees them.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func members<Result>(
+        _ message: Levee_V1_MembersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_MembersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Levee_V1_MembersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.members(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -294,6 +294,18 @@ public nonisolated struct Levee_V1_UpstreamInfo: @unchecked Sendable {
     set {_uniqueStorage()._leases = newValue}
   }
 
+  /// Live peers whose latest `levee-health` report says this upstream's breaker is open.
+  public var peersReportingOpen: [String] {
+    get {_storage._peersReportingOpen}
+    set {_uniqueStorage()._peersReportingOpen = newValue}
+  }
+
+  /// The gossip service whose members are the endpoints (`discover`), if any.
+  public var discover: String {
+    get {_storage._discover}
+    set {_uniqueStorage()._discover = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -335,6 +347,54 @@ public nonisolated struct Levee_V1_SetBreakerResponse: Sendable {
   public var previous: Levee_V1_BreakerState = .closed
 
   public var current: Levee_V1_BreakerState = .closed
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Levee_V1_MembersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Levee_V1_Member: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  /// host:port of its gossip socket.
+  public var address: String = String()
+
+  /// alive, leaving, left or failed.
+  public var status: String = String()
+
+  public var tags: Dictionary<String,String> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Levee_V1_MembersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// False when the agent runs without a gossip section: then members is empty.
+  public var gossipEnabled: Bool = false
+
+  /// This agent's own member name.
+  public var localName: String = String()
+
+  public var members: [Levee_V1_Member] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -725,7 +785,7 @@ nonisolated extension Levee_V1_UpstreamCounters: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpstreamInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}protocol\0\u{1}breaker\0\u{3}in_flight\0\u{1}queued\0\u{3}max_concurrent\0\u{3}max_queue\0\u{3}budget_balance\0\u{1}endpoints\0\u{1}dynamic\0\u{1}counters\0\u{1}leases\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}protocol\0\u{1}breaker\0\u{3}in_flight\0\u{1}queued\0\u{3}max_concurrent\0\u{3}max_queue\0\u{3}budget_balance\0\u{1}endpoints\0\u{1}dynamic\0\u{1}counters\0\u{1}leases\0\u{3}peers_reporting_open\0\u{1}discover\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -740,6 +800,8 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
     var _dynamic: Bool = false
     var _counters: Levee_V1_UpstreamCounters? = nil
     var _leases: UInt32 = 0
+    var _peersReportingOpen: [String] = []
+    var _discover: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -762,6 +824,8 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
       _dynamic = source._dynamic
       _counters = source._counters
       _leases = source._leases
+      _peersReportingOpen = source._peersReportingOpen
+      _discover = source._discover
     }
   }
 
@@ -792,6 +856,8 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
         case 10: try { try decoder.decodeSingularBoolField(value: &_storage._dynamic) }()
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._counters) }()
         case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._leases) }()
+        case 13: try { try decoder.decodeRepeatedStringField(value: &_storage._peersReportingOpen) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._discover) }()
         default: break
         }
       }
@@ -840,6 +906,12 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
       if _storage._leases != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._leases, fieldNumber: 12)
       }
+      if !_storage._peersReportingOpen.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._peersReportingOpen, fieldNumber: 13)
+      }
+      if !_storage._discover.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._discover, fieldNumber: 14)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -861,6 +933,8 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
         if _storage._dynamic != rhs_storage._dynamic {return false}
         if _storage._counters != rhs_storage._counters {return false}
         if _storage._leases != rhs_storage._leases {return false}
+        if _storage._peersReportingOpen != rhs_storage._peersReportingOpen {return false}
+        if _storage._discover != rhs_storage._discover {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -965,6 +1039,110 @@ nonisolated extension Levee_V1_SetBreakerResponse: SwiftProtobuf.Message, SwiftP
   public static func ==(lhs: Levee_V1_SetBreakerResponse, rhs: Levee_V1_SetBreakerResponse) -> Bool {
     if lhs.previous != rhs.previous {return false}
     if lhs.current != rhs.current {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_MembersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MembersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_MembersRequest, rhs: Levee_V1_MembersRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Member"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{1}status\0\u{1}tags\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.address) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.tags) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.address.isEmpty {
+      try visitor.visitSingularStringField(value: self.address, fieldNumber: 2)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 3)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.tags, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_Member, rhs: Levee_V1_Member) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.address != rhs.address {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_MembersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MembersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gossip_enabled\0\u{3}local_name\0\u{1}members\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.gossipEnabled) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.localName) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.members) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.gossipEnabled != false {
+      try visitor.visitSingularBoolField(value: self.gossipEnabled, fieldNumber: 1)
+    }
+    if !self.localName.isEmpty {
+      try visitor.visitSingularStringField(value: self.localName, fieldNumber: 2)
+    }
+    if !self.members.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.members, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_MembersResponse, rhs: Levee_V1_MembersResponse) -> Bool {
+    if lhs.gossipEnabled != rhs.gossipEnabled {return false}
+    if lhs.localName != rhs.localName {return false}
+    if lhs.members != rhs.members {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -690,6 +690,9 @@ public nonisolated struct Levee_V1_UpstreamState: Sendable {
   /// When the breaker is open: when it will let a probe through.
   public var retryAfterMs: UInt32 = 0
 
+  /// Live peers in the gossip pool whose latest report says this upstream's breaker is open.
+  public var peersReportingOpen: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1369,7 +1372,7 @@ nonisolated extension Levee_V1_ReleaseResponse: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Levee_V1_UpstreamState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpstreamState"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}breaker\0\u{3}in_flight\0\u{1}queued\0\u{3}healthy_endpoints\0\u{3}total_endpoints\0\u{1}source\0\u{3}retry_after_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}breaker\0\u{3}in_flight\0\u{1}queued\0\u{3}healthy_endpoints\0\u{3}total_endpoints\0\u{1}source\0\u{3}retry_after_ms\0\u{3}peers_reporting_open\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1385,6 +1388,7 @@ nonisolated extension Levee_V1_UpstreamState: SwiftProtobuf.Message, SwiftProtob
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.totalEndpoints) }()
       case 7: try { try decoder.decodeSingularEnumField(value: &self.source) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.peersReportingOpen) }()
       default: break
       }
     }
@@ -1415,6 +1419,9 @@ nonisolated extension Levee_V1_UpstreamState: SwiftProtobuf.Message, SwiftProtob
     if self.retryAfterMs != 0 {
       try visitor.visitSingularUInt32Field(value: self.retryAfterMs, fieldNumber: 8)
     }
+    if self.peersReportingOpen != 0 {
+      try visitor.visitSingularUInt32Field(value: self.peersReportingOpen, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1427,6 +1434,7 @@ nonisolated extension Levee_V1_UpstreamState: SwiftProtobuf.Message, SwiftProtob
     if lhs.totalEndpoints != rhs.totalEndpoints {return false}
     if lhs.source != rhs.source {return false}
     if lhs.retryAfterMs != rhs.retryAfterMs {return false}
+    if lhs.peersReportingOpen != rhs.peersReportingOpen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -142,7 +142,10 @@ extension ListenConfiguration {
 }
 
 extension GossipConfiguration {
-    static let keys = ["name", "bind", "advertise", "join", "encrypt_key", "profile", "share", "quorum"]
+    static let keys = [
+        "name", "bind", "advertise", "join", "encrypt_key", "profile", "share", "quorum", "service_address",
+        "health_ttl",
+    ]
 
     init(decoding section: ConfigurationSection) throws(ConfigurationFileError) {
         self.init()
@@ -179,6 +182,17 @@ extension GossipConfiguration {
         }
         if let node = section["share"] {
             share = try Self.oneOf(node, Self.shareModes)
+        }
+        if let node = section["service_address"], !node.isNull {
+            serviceAddress = try Self.hostPort(
+                node,
+                ports: 1...65535,
+                expected: "host:port where the app serves, such as 10.0.0.1:8080"
+            )
+        }
+        try section.read("health_ttl", into: &healthTTL)
+        if let node = section["health_ttl"], healthTTL < .seconds(1) || healthTTL > .seconds(3600) {
+            throw node.error(expected: "a duration from 1s to 1h")
         }
         let quorumExpected = "an integer from 1 to \(Self.maximumQuorum)"
         try section.read("quorum", into: &quorum, expected: quorumExpected)

@@ -34,7 +34,7 @@ extension EndpointAddress {
     static let maximumHostLength = 253
 
     /// `host:port` with the port in `portRange`, or nil.
-    static func parse(_ text: Substring, portRange: ClosedRange<Int>) -> EndpointAddress? {
+    public static func parse(_ text: Substring, portRange: ClosedRange<Int>) -> EndpointAddress? {
         guard let colon = text.lastIndex(of: ":") else { return nil }
         guard let host = parseHost(text[..<colon]), let port = parsePort(text[text.index(after: colon)...]),
             portRange.contains(port)

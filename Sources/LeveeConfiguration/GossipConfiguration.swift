@@ -24,6 +24,12 @@ public struct GossipConfiguration: Sendable, Hashable {
     /// How many peers must report an upstream's breaker open before `follow` opens ours (`quorum`,
     /// default 1).
     public var quorum: Int
+    /// The app's own address (`service_address`), published as the `addr` tag so that other agents can
+    /// discover this instance (`endpoints: { discover: SERVICE }`); nil publishes none.
+    public var serviceAddress: String?
+    /// How long a peer's `levee-health` report counts (`health_ttl`, default 30s); agents repeat the
+    /// reports of breakers still open well within it.
+    public var healthTTL: Duration
 
     public init(
         name: String? = nil,
@@ -33,7 +39,9 @@ public struct GossipConfiguration: Sendable, Hashable {
         encryptKey: String? = nil,
         profile: String = "lan",
         share: String = "advisory",
-        quorum: Int = 1
+        quorum: Int = 1,
+        serviceAddress: String? = nil,
+        healthTTL: Duration = .seconds(30)
     ) {
         self.name = name
         self.bind = bind
@@ -43,6 +51,8 @@ public struct GossipConfiguration: Sendable, Hashable {
         self.profile = profile
         self.share = share
         self.quorum = quorum
+        self.serviceAddress = serviceAddress
+        self.healthTTL = healthTTL
     }
 
     /// The defaults of a `gossip:` section with no keys.

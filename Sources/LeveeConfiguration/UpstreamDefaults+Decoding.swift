@@ -16,7 +16,14 @@ extension UpstreamDefaults {
         self.init()
         try section.read("protocol", into: &protocolKind)
         try section.read("tls", into: &tls)
-        if let endpointsNode = section["endpoints"] {
+        if let endpointsNode = section["endpoints"], case .mapping = endpointsNode.node {
+            // `endpoints: { discover: SERVICE }`: the live members of the gossip pool whose `svc` tag
+            // is SERVICE, at their `addr` tag (the same as `discover: SERVICE`).
+            let discovery = try endpointsNode.section(keys: ["discover"])
+            if let discoverNode = discovery["discover"] {
+                discover = try discoverNode.name(expected: "a service name without whitespace")
+            }
+        } else if let endpointsNode = section["endpoints"] {
             for (text, item) in try endpointsNode.strings(
                 expected: "a list of host:port, such as [\"127.0.0.1:8081\"]",
                 item: Self.endpointExpected

@@ -6,6 +6,7 @@ import LeveePolicy
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// Sends HTTP requests through one AsyncHTTPClient per upstream: pooled keep-alive HTTP/1.1
 /// connections, HTTP/2 where TLS and ALPN agree (`tls: true`).
@@ -17,7 +18,10 @@ public final class HTTPExecutor: UpstreamExecutor {
     /// The largest response body the agent buffers; a larger one fails the attempt.
     public static let maxResponseBytes = 16 << 20
 
-    private let client: HTTPClient
+    private let configuration: HTTPClient.Configuration
+    /// Made on first use, so that an executor that never sent anything needs no shutdown (an agent
+    /// that fails to start, a runtime replaced before its first call).
+    private let client = Mutex<HTTPClient?>(nil)
     private let scheme: String
 
     public init(tls: Bool, connectTimeout: Duration, maxConnectionsPerEndpoint: Int) {
@@ -30,8 +34,17 @@ public final class HTTPExecutor: UpstreamExecutor {
         configuration.httpVersion = tls ? .automatic : .http1Only
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
-        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        self.configuration = configuration
         scheme = tls ? "https" : "http"
+    }
+
+    private func sharedClient() -> HTTPClient {
+        client.withLock { client in
+            if let client { return client }
+            let made = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+            client = made
+            return made
+        }
     }
 
     public func execute(
@@ -58,7 +71,7 @@ public final class HTTPExecutor: UpstreamExecutor {
 
         let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
         do {
-            let response = try await client.execute(outbound, deadline: deadline)
+            let response = try await sharedClient().execute(outbound, deadline: deadline)
             var body = try await Self.collect(response.body, deadline: deadline)
             var answer = Levee_V1_HttpResponse()
             answer.status = UInt32(response.status.code)
@@ -77,7 +90,11 @@ public final class HTTPExecutor: UpstreamExecutor {
     }
 
     public func shutdown() async {
-        try? await client.shutdown()
+        let made = client.withLock { client in
+            defer { client = nil }
+            return client
+        }
+        try? await made?.shutdown()
     }
 
     /// Collects the body, failing the attempt if it has not fully arrived by `deadline` (the client's

@@ -14,6 +14,8 @@ import UnixSignals
 public struct Agent: Sendable {
     public let configuration: AgentConfiguration
     public let registry: UpstreamRegistry
+    /// The agent's gossip pool member, when the configuration has a `gossip` section.
+    public let gossip: AgentGossip?
     private let guardSocket: UnixListeningSocket
     private let adminSocket: UnixListeningSocket
     private let services: [any Service]
@@ -41,6 +43,16 @@ public struct Agent: Sendable {
             logger: logger,
             clientRunner: runner
         )
+        let gossip = try configuration.gossip.map { settings in
+            try AgentGossip(
+                settings: settings,
+                service: configuration.service,
+                version: version,
+                registry: registry,
+                clock: clock,
+                logger: logger
+            )
+        }
         let guardSocket = try UnixListeningSocket.bind(path: configuration.listen.socket, mode: Self.appSocketMode)
         let adminSocket: UnixListeningSocket
         do {
@@ -72,6 +84,7 @@ public struct Agent: Sendable {
                     registry: registry,
                     identity: AgentIdentity(version: version),
                     reloader: Reloader(registry: registry, logger: logger, load: load),
+                    gossip: gossip,
                     logger: logger
                 )
             ]
@@ -83,13 +96,19 @@ public struct Agent: Sendable {
         self.logger = logger
         self.drainTimeout = drainTimeout
         self.handlesSignals = handlesSignals
-        // Shut down in reverse: admin, then guard (draining calls), then housekeeping, then clients.
-        services = [
+        self.gossip = gossip
+        // Shut down in reverse: admin, then guard (draining calls), then the gossip member (leaving
+        // the pool), then housekeeping, then the outbound clients.
+        var services: [any Service] = [
             OutboundClientsService(runner: runner, registry: registry),
             HousekeepingService(registry: registry),
+        ]
+        if let gossip { services.append(gossip) }
+        services += [
             ServerService(server: guardServer, socket: guardSocket, logger: logger),
             ServerService(server: adminServer, socket: adminSocket, logger: logger),
         ]
+        self.services = services
     }
 
     private static var serverConfig: HTTP2ServerTransport.Posix.Config {

@@ -19,6 +19,8 @@ public final class UpstreamRegistry: Sendable {
     private let clock: AgentClock
     private let logger: Logger
     private let clientRunner: GRPCClientRunner
+    /// Breaker transitions and endpoint ejections of every runtime, for the gossip pool.
+    public let events: AgentEvents
 
     /// Builds a runtime for every configured upstream; throws (and builds nothing) if one is invalid.
     public init(
@@ -30,6 +32,8 @@ public final class UpstreamRegistry: Sendable {
         self.clock = clock
         self.logger = logger
         self.clientRunner = clientRunner
+        let events = AgentEvents()
+        self.events = events
         var runtimes: [String: UpstreamRuntime] = [:]
         for upstream in configuration.upstreams {
             runtimes[upstream.name] = try Self.makeRuntime(
@@ -37,7 +41,8 @@ public final class UpstreamRegistry: Sendable {
                 configuration: configuration,
                 clock: clock,
                 logger: logger,
-                clientRunner: clientRunner
+                clientRunner: clientRunner,
+                events: events
             )
         }
         contents = Mutex(Contents(configuration: configuration, runtimes: runtimes))
@@ -48,7 +53,8 @@ public final class UpstreamRegistry: Sendable {
         configuration: AgentConfiguration,
         clock: AgentClock,
         logger: Logger,
-        clientRunner: GRPCClientRunner
+        clientRunner: GRPCClientRunner,
+        events: AgentEvents
     ) throws(ConfigurationFileError) -> UpstreamRuntime {
         let executor: any UpstreamExecutor =
             switch upstream.protocolKind {
@@ -62,7 +68,13 @@ public final class UpstreamRegistry: Sendable {
                 GRPCExecutor(runner: clientRunner)
             }
         do {
-            return try UpstreamRuntime(configuration: upstream, executor: executor, clock: clock, logger: logger)
+            return try UpstreamRuntime(
+                configuration: upstream,
+                executor: executor,
+                clock: clock,
+                logger: logger,
+                events: events
+            )
         } catch {
             let prefix = upstream.isDynamic ? "defaults" : "upstreams.\(upstream.name)"
             let scoped = error.prefixed(by: prefix)
@@ -128,7 +140,8 @@ public final class UpstreamRegistry: Sendable {
                     configuration: contents.configuration,
                     clock: clock,
                     logger: logger,
-                    clientRunner: clientRunner
+                    clientRunner: clientRunner,
+                    events: events
                 )
                 contents.runtimes[name] = runtime
                 return .success(runtime)
@@ -173,7 +186,8 @@ public final class UpstreamRegistry: Sendable {
                     configuration: configuration,
                     clock: clock,
                     logger: logger,
-                    clientRunner: clientRunner
+                    clientRunner: clientRunner,
+                    events: events
                 )
                 if current[upstream.name] == nil {
                     summary.added.append(upstream.name)

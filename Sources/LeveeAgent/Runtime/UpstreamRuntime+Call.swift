@@ -113,7 +113,7 @@ extension UpstreamRuntime {
                 }
             }
             let now = clock.now()
-            let endpoint = state.withLock { state -> Int? in
+            let picked = state.withLock { state -> (Int, EndpointAddress, UInt64)? in
                 guard
                     let endpoint = state.balancer.pick(
                         outliers: state.outliers,
@@ -123,14 +123,13 @@ extension UpstreamRuntime {
                     )
                 else { return nil }
                 state.balancer.onAttemptStarted(endpoint: endpoint)
-                return endpoint
+                return (endpoint, state.endpoints[endpoint], state.endpointGeneration)
             }
-            guard let endpoint else {
+            guard let (endpoint, address, generation) = picked else {
                 state.withLock { _ = $0.breaker.release(permit) }
                 if last == nil { return finish(.noHealthyEndpoint, "the upstream has no endpoint to call") }
                 break attempting
             }
-            let address = configuration.endpoints[endpoint]
             let attemptTimeout = deadline.attemptTimeout(configured: policy.timeouts.attempt, now: now)
             attempts += 1
             response.attempts = UInt32(attempts)
@@ -160,8 +159,11 @@ extension UpstreamRuntime {
 
             let (decision, transition, event) = state.withLock { state in
                 let transition = state.breaker.record(outcome, for: permit, duration: end - now, now: end)
-                let event = state.outliers.record(endpoint: endpoint, outcome: outcome, now: end)
-                state.balancer.onAttemptFinished(endpoint: endpoint)
+                var event: OutlierEvent?
+                if generation == state.endpointGeneration {
+                    event = state.outliers.record(endpoint: endpoint, outcome: outcome, now: end)
+                    state.balancer.onAttemptFinished(endpoint: endpoint)
+                }
                 state.counters.attempts += 1
                 let decision = retryPolicy.decide(
                     outcome: outcome,
@@ -184,7 +186,7 @@ extension UpstreamRuntime {
                 return (decision, transition, event)
             }
             note(transition)
-            note(event)
+            note(event, endpoint: address)
 
             guard case .retry(let delay, let avoid) = decision else {
                 if case .stop(let reason) = decision { stopDetail = Self.describe(reason, attempts: attempts) }

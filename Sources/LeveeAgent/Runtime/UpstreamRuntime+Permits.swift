@@ -71,7 +71,7 @@ extension UpstreamRuntime {
                 state.counters.calls += 1
             }
             var endpoint: Int?
-            if !configuration.endpoints.isEmpty {
+            if !state.endpoints.isEmpty {
                 endpoint = state.balancer.pick(outliers: state.outliers, now: now, using: &state.rng)
                 if let endpoint { state.balancer.onAttemptStarted(endpoint: endpoint) }
             }
@@ -79,10 +79,11 @@ extension UpstreamRuntime {
                 permit: permit,
                 priority: priority,
                 endpoint: endpoint,
+                endpointGeneration: state.endpointGeneration,
                 grantedAt: now,
                 expiresAt: now + backoff + leaseLength
             )
-            if let endpoint { response.endpoint = configuration.endpoints[endpoint].description }
+            if let endpoint { response.endpoint = state.endpoints[endpoint].description }
             return true
         }
         guard granted else {
@@ -108,16 +109,18 @@ extension UpstreamRuntime {
             default: .ignored
             }
         let found = state.withLock {
-            state -> (Lease, CircuitBreaker.Transition?, OutlierEvent?, CircuitBreaker.State)? in
+            state -> (Lease, CircuitBreaker.Transition?, OutlierEvent?, EndpointAddress?, CircuitBreaker.State)? in
             guard let lease = state.leases.removeValue(forKey: request.permitID) else { return nil }
             let duration =
                 request.durationUs > 0
                 ? Duration.microseconds(Int64(clamping: request.durationUs)) : now - lease.grantedAt
             let transition = state.breaker.record(outcome, for: lease.permit, duration: duration, now: now)
             var event: OutlierEvent?
-            if let endpoint = lease.endpoint {
+            var address: EndpointAddress?
+            if let endpoint = lease.endpoint, lease.endpointGeneration == state.endpointGeneration {
                 event = state.outliers.record(endpoint: endpoint, outcome: outcome, now: now)
                 state.balancer.onAttemptFinished(endpoint: endpoint)
+                address = state.endpoints[endpoint]
             }
             state.counters.attempts += 1
             switch outcome {
@@ -125,12 +128,12 @@ extension UpstreamRuntime {
             case .failure(.timeout): state.counters.timeout += 1
             case .failure: state.counters.upstreamFailure += 1
             }
-            return (lease, transition, event, state.breaker.state)
+            return (lease, transition, event, address, state.breaker.state)
         }
-        guard let (lease, transition, event, breakerState) = found else { return nil }
+        guard let (lease, transition, event, address, breakerState) = found else { return nil }
         releaseSlot(priority: lease.priority)
         note(transition)
-        note(event)
+        note(event, endpoint: address)
         var response = Levee_V1_ReleaseResponse()
         response.breaker = breakerState.proto
         return response

@@ -14,9 +14,16 @@ extension UpstreamRuntime {
             upstream.source = state.breakerSource
             upstream.inFlight = UInt32(clamping: state.bulkhead.inFlight)
             upstream.queued = UInt32(clamping: state.bulkhead.queued)
-            upstream.totalEndpoints = UInt32(clamping: configuration.endpoints.count)
+            upstream.totalEndpoints = UInt32(clamping: state.endpoints.count)
             upstream.healthyEndpoints = UInt32(clamping: state.outliers.availableEndpoints(now: now).count)
             upstream.retryAfterMs = state.breaker.retryAfter(now: now)?.wireMilliseconds ?? 0
+            upstream.peersReportingOpen = UInt32(clamping: state.peersReportingOpen.count)
+            // Advisory: when enough peers say it is open and this agent has no evidence of its own,
+            // the app sees what the fleet says.
+            if upstream.breaker == .closed && state.peersReportingOpen.count >= state.peerQuorum {
+                upstream.breaker = .open
+                upstream.source = .peers
+            }
             return upstream
         }
     }
@@ -50,7 +57,9 @@ extension UpstreamRuntime {
             info.budgetBalance = UInt32(clamping: state.budget.balance(now: now))
             info.leases = UInt32(clamping: state.leases.count)
             info.counters = state.counters
-            info.endpoints = configuration.endpoints.enumerated().map { index, address in
+            info.peersReportingOpen = state.peersReportingOpen
+            info.discover = configuration.discover ?? ""
+            info.endpoints = state.endpoints.enumerated().map { index, address in
                 let health = state.outliers.snapshot(of: index, now: now)
                 var endpoint = Levee_V1_EndpointInfo()
                 endpoint.address = address.description
@@ -67,6 +76,11 @@ extension UpstreamRuntime {
     /// The breaker's state now, for status lines.
     public var breakerState: CircuitBreaker.State {
         state.withLock { $0.breaker.state }
+    }
+
+    /// Who decided the breaker's state: this agent's calls, its peers, or an operator.
+    public var breakerSource: Levee_V1_StateSource {
+        state.withLock { $0.breakerSource }
     }
 
     /// Logical calls and permits in progress.

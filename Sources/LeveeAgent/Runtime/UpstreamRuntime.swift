@@ -17,11 +17,17 @@ public final class UpstreamRuntime: Sendable {
     let classifier: OutcomeClassifier
     let retryPolicy: RetryPolicy
     let state: Mutex<State>
+    let events: AgentEvents?
 
     /// The mutable part, only touched under the lock.
     struct State: Sendable {
         var breaker: CircuitBreaker
         var breakerSource: Levee_V1_StateSource = .local
+        /// The endpoints now: the configured ones, or those discovered in the gossip pool.
+        var endpoints: [EndpointAddress]
+        /// Bumped when discovery replaces the endpoints, so that attempts started on the old list do
+        /// not report into the new one's detector and balancer.
+        var endpointGeneration: UInt64 = 0
         var bulkhead: Bulkhead
         var budget: RetryBudget
         var outliers: OutlierDetector
@@ -32,6 +38,10 @@ public final class UpstreamRuntime: Sendable {
         var counters = Levee_V1_UpstreamCounters()
         var leases: [String: Lease] = [:]
         var callsInProgress = 0
+        /// Live peers whose latest report says this upstream's breaker is open, and the quorum that
+        /// makes their word count (share: advisory shows it, follow acts on it).
+        var peersReportingOpen: [String] = []
+        var peerQuorum = Int.max
 
         /// Hands the outcome of a queued call's wait to its waiter: returns the continuation to resume
         /// (outside the lock), or keeps the outcome for a waiter that has not registered yet.
@@ -55,6 +65,7 @@ public final class UpstreamRuntime: Sendable {
         var permit: CircuitBreaker.Permit
         var priority: Priority
         var endpoint: Int?
+        var endpointGeneration: UInt64
         var grantedAt: Instant
         var expiresAt: Instant
     }
@@ -63,13 +74,15 @@ public final class UpstreamRuntime: Sendable {
         configuration: UpstreamConfiguration,
         executor: any UpstreamExecutor,
         clock: AgentClock,
-        logger: Logger
+        logger: Logger,
+        events: AgentEvents? = nil
     ) throws(ConfigurationError) {
         let policy = configuration.policy
         try policy.validate()
         self.configuration = configuration
         self.executor = executor
         self.clock = clock
+        self.events = events
         var logger = logger
         logger[metadataKey: "upstream"] = "\(configuration.name)"
         self.logger = logger
@@ -79,6 +92,7 @@ public final class UpstreamRuntime: Sendable {
         state = Mutex(
             State(
                 breaker: try CircuitBreaker(configuration: policy.breaker),
+                endpoints: configuration.endpoints,
                 bulkhead: try Bulkhead(configuration: policy.bulkhead),
                 budget: retryPolicy.makeBudget(),
                 outliers: try OutlierDetector(configuration: policy.outlierDetection, endpointCount: endpointCount),
@@ -176,9 +190,18 @@ public final class UpstreamRuntime: Sendable {
 
     // MARK: Events
 
-    /// Logs a breaker transition: one line per change of state, with its cause.
+    /// Logs a breaker transition (one line per change of state, with its cause), records who decided
+    /// it, and tells the gossip pool.
     func note(_ transition: CircuitBreaker.Transition?) {
         guard let transition else { return }
+        let source: Levee_V1_StateSource =
+            switch transition.cause {
+            case .forced: .operator
+            case .peersReportedOpen: .peers
+            default: .local
+            }
+        state.withLock { $0.breakerSource = source }
+        events?.send(.breaker(upstream: configuration.name, transition: transition))
         let level: Logger.Level = transition.to == .open || transition.to == .forcedOpen ? .warning : .notice
         logger.log(
             level: level,
@@ -188,17 +211,18 @@ public final class UpstreamRuntime: Sendable {
     }
 
     /// Logs an outlier event: one line per ejection or restoration.
-    func note(_ event: OutlierEvent?) {
-        guard let event else { return }
-        let endpoint = configuration.endpoints[event.endpoint]
+    func note(_ event: OutlierEvent?, endpoint: EndpointAddress?) {
+        guard let event, let endpoint else { return }
         switch event.kind {
         case .ejected(let until, let multiplier):
             let seconds = (until - clock.now()).configDescription
             logger.warning("endpoint \(endpoint) ejected for \(seconds) (x\(multiplier))")
+            events?.send(.endpoint(upstream: configuration.name, endpoint: endpoint.description, ejected: true))
         case .ejectionSkipped:
             logger.notice("endpoint \(endpoint) kept in rotation: max_ejection_percent reached")
         case .restored:
             logger.notice("endpoint \(endpoint) restored")
+            events?.send(.endpoint(upstream: configuration.name, endpoint: endpoint.description, ejected: false))
         case .failedHealthCheck:
             logger.warning("endpoint \(endpoint) failed its health check")
         case .passedHealthCheck:
@@ -211,7 +235,7 @@ public final class UpstreamRuntime: Sendable {
         let now = clock.now()
         var leaseSlots: [Priority] = []
         var transitions: [CircuitBreaker.Transition] = []
-        var events: [OutlierEvent] = []
+        var events: [(OutlierEvent, EndpointAddress)] = []
         state.withLock { state in
             for (id, lease) in state.leases where lease.expiresAt <= now {
                 state.leases[id] = nil
@@ -219,23 +243,73 @@ public final class UpstreamRuntime: Sendable {
                 if let t = state.breaker.record(outcome, for: lease.permit, duration: now - lease.grantedAt, now: now) {
                     transitions.append(t)
                 }
-                if let endpoint = lease.endpoint {
+                if let endpoint = lease.endpoint, lease.endpointGeneration == state.endpointGeneration {
                     if let event = state.outliers.record(endpoint: endpoint, outcome: outcome, now: now) {
-                        events.append(event)
+                        events.append((event, state.endpoints[endpoint]))
                     }
                     state.balancer.onAttemptFinished(endpoint: endpoint)
                 }
                 state.counters.timeout += 1
                 leaseSlots.append(lease.priority)
             }
-            while let event = state.outliers.restoreDue(now: now) { events.append(event) }
+            while let event = state.outliers.restoreDue(now: now) {
+                events.append((event, state.endpoints[event.endpoint]))
+            }
         }
         for priority in leaseSlots {
             logger.notice("permit lease expired: recorded as a timeout, slot freed")
             releaseSlot(priority: priority)
         }
         for transition in transitions { note(transition) }
-        for event in events { note(event) }
+        for (event, endpoint) in events { note(event, endpoint: endpoint) }
+    }
+
+    // MARK: Discovery
+
+    /// Replaces the endpoints (discovery found members joining or leaving). The breaker, bulkhead and
+    /// budget go on; the outlier detector and balancer start afresh for the new list. Returns whether
+    /// anything changed.
+    @discardableResult
+    func replaceEndpoints(_ endpoints: [EndpointAddress]) -> Bool {
+        let policy = configuration.policy
+        let changed = state.withLock { state -> Bool in
+            guard state.endpoints != endpoints,
+                let outliers = try? OutlierDetector(
+                    configuration: policy.outlierDetection,
+                    endpointCount: endpoints.count
+                )
+            else { return false }
+            state.endpoints = endpoints
+            state.endpointGeneration &+= 1
+            state.outliers = outliers
+            state.balancer = LoadBalancer(configuration: policy.loadBalancing, endpointCount: endpoints.count)
+            return true
+        }
+        if changed {
+            logger.notice("endpoints discovered: \(endpoints.map(\.description).joined(separator: ", "))")
+        }
+        return changed
+    }
+
+    /// The endpoints now.
+    public var endpoints: [EndpointAddress] {
+        state.withLock { $0.endpoints }
+    }
+
+    // MARK: Peers
+
+    /// Takes in what live peers report about this upstream: kept for `Watch` and `levee upstreams`;
+    /// with `follow`, a CLOSED breaker opens when at least `quorum` of them report it open (the local
+    /// half-open probe decides when it closes).
+    func applyPeerReports(_ peers: [String], quorum: Int, follow: Bool) {
+        let now = clock.now()
+        let transition = state.withLock { state -> CircuitBreaker.Transition? in
+            state.peersReportingOpen = peers
+            state.peerQuorum = quorum
+            guard follow, peers.count >= quorum else { return nil }
+            return state.breaker.openOnPeerReports(peers.count, now: now)
+        }
+        note(transition)
     }
 
     // MARK: Operator
@@ -247,18 +321,12 @@ public final class UpstreamRuntime: Sendable {
         let now = clock.now()
         let (previous, current, transition) = state.withLock { state in
             let previous = state.breaker.state
-            let transition: CircuitBreaker.Transition?
-            switch action {
-            case .open:
-                transition = state.breaker.force(.open, now: now)
-                state.breakerSource = .operator
-            case .close:
-                transition = state.breaker.force(.closed, now: now)
-                state.breakerSource = .operator
-            default:
-                transition = state.breaker.reset(now: now)
-                state.breakerSource = .local
-            }
+            let transition: CircuitBreaker.Transition? =
+                switch action {
+                case .open: state.breaker.force(.open, now: now)
+                case .close: state.breaker.force(.closed, now: now)
+                default: state.breaker.reset(now: now)
+                }
             return (previous, state.breaker.state, transition)
         }
         note(transition)

@@ -10,13 +10,28 @@ public struct AdminService: Levee_V1_Admin.SimpleServiceProtocol {
     let registry: UpstreamRegistry
     let identity: AgentIdentity
     let reloader: Reloader
+    let gossip: AgentGossip?
     let logger: Logger
 
-    public init(registry: UpstreamRegistry, identity: AgentIdentity, reloader: Reloader, logger: Logger) {
+    public init(
+        registry: UpstreamRegistry,
+        identity: AgentIdentity,
+        reloader: Reloader,
+        gossip: AgentGossip?,
+        logger: Logger
+    ) {
         self.registry = registry
         self.identity = identity
         self.reloader = reloader
+        self.gossip = gossip
         self.logger = logger
+    }
+
+    public func members(
+        request: Levee_V1_MembersRequest,
+        context: ServerContext
+    ) async throws -> Levee_V1_MembersResponse {
+        gossip?.membersResponse() ?? Levee_V1_MembersResponse()
     }
 
     public func status(request: Levee_V1_StatusRequest, context: ServerContext) async throws -> Levee_V1_StatusResponse

@@ -214,3 +214,41 @@ struct Validate: ParsableCommand {
         }
     }
 }
+
+/// `levee members`: the gossip pool as the agent sees it.
+struct Members: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the members of the agent's gossip pool: name, address, status, tags."
+    )
+
+    @OptionGroup var sockets: SocketOptions
+
+    func run() async throws {
+        let response = try await sockets.withAdmin { try await $0.members(Levee_V1_MembersRequest()) }
+        if sockets.json {
+            printJSON(
+                response.members.map { member in
+                    [
+                        "name": member.name, "address": member.address, "status": member.status, "tags": member.tags,
+                        "local": member.name == response.localName,
+                    ] as [String: Any]
+                }
+            )
+            return
+        }
+        guard response.gossipEnabled else {
+            print("the agent has no gossip section in its configuration: it is not in a pool")
+            return
+        }
+        printTable(
+            ["NAME", "ADDRESS", "STATUS", "TAGS"],
+            response.members.map { member in
+                [
+                    member.name + (member.name == response.localName ? " (this agent)" : ""), member.address,
+                    member.status,
+                    member.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                ]
+            }
+        )
+    }
+}

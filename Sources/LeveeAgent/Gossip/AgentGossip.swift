@@ -1,0 +1,223 @@
+import Foundation
+public import LeveeAPI
+public import LeveeConfiguration
+import LeveeGossip
+public import LeveeGossipNIO
+import LeveePolicy
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// The agent's member of the gossip pool: it joins at start (retrying with backoff), publishes the
+/// tags `svc`, `addr`, `health` and `levee`, tells peers when a breaker opens or closes or an
+/// endpoint is ejected or restored (`levee-health` user events), keeps what peers report, opens
+/// breakers on their word under `share: follow`, follows discovered endpoints, and leaves the pool
+/// gracefully on shutdown.
+public final class AgentGossip: Service, Sendable {
+    public let node: GossipNode
+    let settings: GossipConfiguration
+    let service: String
+    let version: String
+    let registry: UpstreamRegistry
+    let clock: AgentClock
+    let logger: Logger
+    private let board: Mutex<PeerHealthBoard>
+    private let counters = Mutex(Counters())
+    /// How often reports are re-evaluated, tags refreshed and discovery followed.
+    let tick: Duration
+
+    struct Counters {
+        var reportsSent = 0
+        var reportsReceived = 0
+        var reportsMalformed = 0
+    }
+
+    public init(
+        settings: GossipConfiguration,
+        service: String,
+        version: String,
+        registry: UpstreamRegistry,
+        clock: AgentClock,
+        logger: Logger,
+        tick: Duration = .milliseconds(100)
+    ) throws {
+        let name = settings.name ?? ProcessInfo.processInfo.hostName
+        guard let bind = EndpointAddress.parse(Substring(settings.bind), portRange: 0...65535) else {
+            throw ConfigurationError(keyPath: "gossip.bind", value: settings.bind, expected: "host:port")
+        }
+        let advertise = settings.advertise.flatMap { EndpointAddress(parsing: $0) }
+        var configuration = GossipNodeConfiguration(
+            name: name,
+            bindHost: bind.host,
+            bindPort: bind.port,
+            advertiseHost: advertise?.host,
+            advertisePort: advertise?.port,
+            join: settings.join,
+            encryptKey: settings.encryptKey,
+            profile: GossipNodeConfiguration.Profile(rawValue: settings.profile) ?? .lan,
+            tags: Self.tags(service: service, address: settings.serviceAddress, health: "passing", version: version)
+        )
+        configuration.leaveOnShutdown = true
+        try configuration.validate()
+        node = try GossipNode(configuration: configuration)
+        self.settings = settings
+        self.service = service
+        self.version = version
+        self.registry = registry
+        self.clock = clock
+        self.logger = logger
+        self.tick = tick
+        board = Mutex(PeerHealthBoard(ttl: settings.healthTTL))
+    }
+
+    static func tags(service: String, address: String?, health: String, version: String) -> [String: String] {
+        var tags = ["svc": service, "health": health, "levee": version]
+        if let address { tags["addr"] = address }
+        return tags
+    }
+
+    var localName: String { node.configuration.name }
+
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.node.run() }
+            group.addTask { await self.receive() }
+            group.addTask { await self.announce() }
+            group.addTask { await self.maintain() }
+            // The node leaves the pool and stops on graceful shutdown; the rest follows it.
+            try await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    // MARK: Sending
+
+    /// Turns local breaker transitions and ejections into `levee-health` events.
+    private func announce() async {
+        for await event in registry.events.stream.cancelOnGracefulShutdown() {
+            switch event {
+            case .breaker(let upstream, let transition):
+                // Only this agent's own evidence is news: a breaker opened on the peers' word is not
+                // repeated (that would count the same sickness twice), nor are operator overrides.
+                switch (transition.to, transition.cause) {
+                case (.open, .peersReportedOpen), (.forcedOpen, _), (.forcedClosed, _), (.halfOpen, _):
+                    continue
+                case (.open, _):
+                    send(.breaker(node: localName, upstream: upstream, open: true))
+                case (.closed, _):
+                    send(.breaker(node: localName, upstream: upstream, open: false))
+                }
+            case .endpoint(let upstream, let endpoint, let ejected):
+                send(.endpoint(node: localName, upstream: upstream, endpoint: endpoint, ejected: ejected))
+            }
+        }
+    }
+
+    private func send(_ report: HealthReport) {
+        do {
+            try node.sendUserEvent(name: HealthReport.eventName, payload: report.payload)
+            counters.withLock { $0.reportsSent += 1 }
+        } catch {
+            logger.warning("could not send \(HealthReport.eventName): \(error)")
+        }
+    }
+
+    // MARK: Receiving
+
+    private func receive() async {
+        for await event in node.events.cancelOnGracefulShutdown() {
+            guard case .userEvent(let name, let payload, _) = event, name == HealthReport.eventName else { continue }
+            guard let report = HealthReport(payload: payload) else {
+                counters.withLock { $0.reportsMalformed += 1 }
+                continue
+            }
+            guard report.node != localName else { continue }
+            counters.withLock { $0.reportsReceived += 1 }
+            let now = clock.now()
+            board.withLock { $0.record(report, now: now) }
+            if case .breaker = report { evaluatePeers() }
+        }
+    }
+
+    // MARK: Periodic work
+
+    /// Re-evaluates peer reports (they expire), repeats this agent's open breakers well within the
+    /// TTL, refreshes the `health` tag and follows discovered endpoints.
+    private func maintain() async {
+        var lastRepeat = clock.now()
+        var lastHealth = "passing"
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: tick)
+            let now = clock.now()
+            board.withLock { $0.expire(now: now) }
+            evaluatePeers()
+            if now - lastRepeat >= settings.healthTTL / 3 {
+                lastRepeat = now
+                for runtime in registry.runtimes()
+                where runtime.breakerState == .open && runtime.breakerSource == .local {
+                    send(.breaker(node: localName, upstream: runtime.name, open: true))
+                }
+            }
+            let health = currentHealth()
+            if health != lastHealth {
+                lastHealth = health
+                try? node.setTags(
+                    Self.tags(service: service, address: settings.serviceAddress, health: health, version: version)
+                )
+            }
+            discover()
+        }
+    }
+
+    private func evaluatePeers() {
+        let live = Set(node.members.filter { $0.status == .alive && $0.name != localName }.map(\.name))
+        let now = clock.now()
+        let follow = settings.share == "follow"
+        let quorum = settings.share == "off" ? Int.max : settings.quorum
+        for runtime in registry.runtimes() {
+            let peers = board.withLock { $0.peersReportingOpen(runtime.name, live: live, now: now) }
+            runtime.applyPeerReports(settings.share == "off" ? [] : peers, quorum: quorum, follow: follow)
+        }
+    }
+
+    /// passing: every breaker closed; critical: every configured upstream's breaker open; degraded:
+    /// anything between.
+    func currentHealth() -> String {
+        let configured = registry.runtimes().filter { !$0.configuration.isDynamic }
+        let open = configured.filter { $0.breakerState == .open || $0.breakerState == .forcedOpen }.count
+        if open == 0 { return "passing" }
+        return open == configured.count ? "critical" : "degraded"
+    }
+
+    /// Upstreams with `discover: SERVICE` take the live members whose `svc` tag is SERVICE, at their
+    /// `addr` tag.
+    private func discover() {
+        let members = node.members.filter { $0.status == .alive }
+        for runtime in registry.runtimes() {
+            guard let wanted = runtime.configuration.discover else { continue }
+            let endpoints = members.compactMap { member -> EndpointAddress? in
+                guard member.tags["svc"] == wanted, let address = member.tags["addr"] else { return nil }
+                return EndpointAddress(parsing: address)
+            }
+            runtime.replaceEndpoints(Array(Set(endpoints)).sorted { $0.description < $1.description })
+        }
+    }
+
+    // MARK: Admin
+
+    /// The pool as this agent sees it, for `levee members`.
+    public func membersResponse() -> Levee_V1_MembersResponse {
+        var response = Levee_V1_MembersResponse()
+        response.gossipEnabled = true
+        response.localName = localName
+        response.members = node.members.sorted { $0.name < $1.name }.map { member in
+            var entry = Levee_V1_Member()
+            entry.name = member.name
+            entry.address = "\(member.address)"
+            entry.status = "\(member.status)"
+            entry.tags = member.tags
+            return entry
+        }
+        return response
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GRPCCore
+import LeveeAPI
+import LeveeAgent
+import LeveeConfiguration
+import LeveeGossipNIO
+import LeveeTestKit
+import NIOCore
+import Testing
+
+/// Several agents in one gossip pool on 127.0.0.1 share what they learn about a sick upstream.
+@Suite(.timeLimit(.minutes(2)))
+struct FleetTests {
+    static func configuration(name: String, share: String, join: String?, payments: String) -> String {
+        """
+        service: orders
+        upstreams:
+          payments:
+            endpoints: ["\(payments)"]
+            retry: { max_attempts: 1 }
+            breaker: { window: { kind: count, size: 10 }, min_calls: 5, failure_rate: 50, open_for: 30s }
+        gossip:
+          name: \(name)
+          bind: 127.0.0.1:0
+          profile: lan
+          share: \(share)
+          quorum: 1
+          service_address: 127.0.0.1:9\(name.count)00
+        \(join.map { "  join: [\"\($0)\"]" } ?? "")
+        """
+    }
+
+    @Test("With share: follow, agents that never called a sick upstream open their breakers on the first agent's word")
+    func followOpensBreakersAcrossTheFleet() async throws {
+        let payments = try await TestHTTPServer.start()
+        payments.behaviour = .respond(status: 500, body: "sick")
+        let yamlA = Self.configuration(name: "agent-a", share: "follow", join: nil, payments: payments.address)
+        try await AgentHarness.withAgent(yaml: yamlA) { a in
+            let seed = try #require(try await a.agent.gossip?.node.localAddress())
+            let join = "127.0.0.1:\(seed.port ?? 0)"
+            let yamlB = Self.configuration(name: "agent-b", share: "follow", join: join, payments: payments.address)
+            let yamlC = Self.configuration(name: "agent-c", share: "advisory", join: join, payments: payments.address)
+            try await AgentHarness.withAgent(yaml: yamlB) { b in
+                try await AgentHarness.withAgent(yaml: yamlC) { c in
+                    for agent in [a, b, c] {
+                        try await eventually("every agent sees three members alive") {
+                            let members = try await agent.admin.members(Levee_V1_MembersRequest()).members
+                            return members.filter { $0.status == "alive" }.count == 3
+                        }
+                    }
+                    let members = try await b.admin.members(Levee_V1_MembersRequest())
+                    let memberA = try #require(members.members.first { $0.name == "agent-a" })
+                    #expect(memberA.tags["svc"] == "orders")
+                    #expect(memberA.tags["levee"] == "test")
+                    #expect(memberA.tags["addr"] == "127.0.0.1:9700")
+
+                    // Agent A pays the lesson: min_calls failures open its breaker.
+                    for _ in 0..<5 { _ = try await a.call("payments", "GET", "/charge") }
+                    #expect(try await a.breaker("payments") == .open)
+                    let opened = ContinuousClock.now
+
+                    // B (follow) opens its own breaker on A's report without calling Payments once.
+                    try await eventually("agent B's breaker opens on the peers' word", timeout: .seconds(5)) {
+                        try await b.breaker("payments") == .open
+                    }
+                    let propagation = ContinuousClock.now - opened
+                    print("fleet: agent B opened \(propagation) after agent A")
+                    let infoB = try await b.upstream("payments")
+                    #expect(infoB.breaker.source == .peers)
+                    #expect(infoB.peersReportingOpen == ["agent-a"])
+                    let rejected = try await b.call("payments", "GET", "/charge")
+                    #expect(rejected.outcome == .circuitOpen)
+                    #expect(payments.requestCount == 5)
+
+                    // C (advisory) keeps its own breaker closed but shows the peers' word.
+                    try await eventually("agent C shows the peers' report", timeout: .seconds(5)) {
+                        try await c.upstream("payments").peersReportingOpen.count >= 1
+                    }
+                    #expect(try await c.breaker("payments") == .closed)
+                    try await c.guardClient.watch(Levee_V1_WatchRequest()) { response in
+                        for try await event in response.messages {
+                            let state = try #require(event.upstreams.first { $0.name == "payments" })
+                            #expect(state.breaker == .open)
+                            #expect(state.source == .peers)
+                            break
+                        }
+                    }
+                    // A's health tag turned critical (its only upstream is open).
+                    try await eventually("agent A's health tag says critical") {
+                        let members = try await c.admin.members(Levee_V1_MembersRequest()).members
+                        return members.first { $0.name == "agent-a" }?.tags["health"] == "critical"
+                    }
+                }
+            }
+        }
+        try await payments.stop()
+    }
+
+    @Test("endpoints: { discover: SERVICE } follows the live members whose svc tag matches, at their addr tag")
+    func discovery() async throws {
+        let inventory = try await TestHTTPServer.start()
+        inventory.behaviour = .respond(status: 200, body: "stock")
+        let provider = """
+            service: inventory
+            upstreams: {}
+            gossip:
+              name: inventory-1
+              bind: 127.0.0.1:0
+              service_address: \(inventory.address)
+            """
+        try await AgentHarness.withAgent(yaml: provider) { provider in
+            let seed = try #require(try await provider.agent.gossip?.node.localAddress())
+            let consumer = """
+                service: orders
+                upstreams:
+                  inventory:
+                    endpoints: { discover: inventory }
+                gossip:
+                  name: orders-1
+                  bind: 127.0.0.1:0
+                  join: ["127.0.0.1:\(seed.port ?? 0)"]
+                """
+            try await AgentHarness.withAgent(yaml: consumer) { orders in
+                try await eventually("the inventory instance is discovered") {
+                    try await orders.upstream("inventory").endpoints.map(\.address) == [inventory.address]
+                }
+                let response = try await orders.call("inventory", "GET", "/stock")
+                #expect(response.outcome == .ok)
+                #expect(response.endpoint == inventory.address)
+            }
+        }
+        try await inventory.stop()
+    }
+}
