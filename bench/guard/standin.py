@@ -13,17 +13,18 @@ from concurrent import futures
 
 import grpc
 
-CALL_OK = bytes([0x08, 0x01])  # field 1 (outcome), varint 1 = OUTCOME_OK
 
 
 def main():
     path = sys.argv[1]
+    outcome = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    call_response = bytes([0x08, outcome, 0x4A, 0x04]) + b"test"  # outcome = 1 (varint), detail = 9
     identity = lambda b: b  # noqa: E731 -- bytes in, bytes out
     handlers = {
         "Ping": grpc.unary_unary_rpc_method_handler(
             lambda req, ctx: b"", request_deserializer=identity, response_serializer=identity),
         "Call": grpc.unary_unary_rpc_method_handler(
-            lambda req, ctx: CALL_OK, request_deserializer=identity, response_serializer=identity),
+            lambda req, ctx: call_response, request_deserializer=identity, response_serializer=identity),
     }
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("levee.v1.Guard", handlers),))
