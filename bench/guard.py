@@ -37,6 +37,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -276,6 +277,31 @@ upstreams:
 
 # --------------------------------------------------------------------------- measurements
 
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_us(pid):
+    """User + system CPU time of `pid` so far (µs, clock-tick resolution)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * TICK_US
+
+
+def children_cpu_us():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r.ru_utime + r.ru_stime) * 1e6
+
+
+def measured(fn, server_pid, *a):
+    """Runs one load `fn(*a)`; adds the server's and the load tool's CPU per call (µs)."""
+    s0, c0 = cpu_us(server_pid), children_cpu_us()
+    res = fn(*a)
+    s1, c1 = cpu_us(server_pid), children_cpu_us()
+    n = res["calls_per_s"] * res.get("seconds", 0) or 1
+    res["server_cpu_us_per_call"] = (s1 - s0) / n
+    res["client_cpu_us_per_call"] = (c1 - c0) / n
+    return res
+
 
 def parse_duration_us(s):
     m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", s)
@@ -297,7 +323,10 @@ def wrk(port, connections, seconds):
         errors += int(m.group(1))
     if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
         errors += sum(int(x) for x in m.groups())
-    return {"tool": "wrk", "connections": connections, "p50_us": parse_duration_us(pct["50"]),
+    secs = float(re.search(r"requests in ([\d.]+)(ms|s|m),", out).group(1))
+    unit = re.search(r"requests in [\d.]+(ms|s|m),", out).group(1)
+    secs *= {"ms": 1e-3, "s": 1, "m": 60}[unit]
+    return {"tool": "wrk", "connections": connections, "seconds": secs, "p50_us": parse_duration_us(pct["50"]),
             "p99_us": parse_duration_us(pct["99"]), "max_us": parse_duration_us(mx), "calls_per_s": rps,
             "errors": errors, "raw": out}
 
@@ -374,7 +403,8 @@ def machine_notes():
             versions[name] = r.stdout.strip().splitlines()[0]
         except (OSError, IndexError, subprocess.TimeoutExpired):
             versions[name] = "?"
-    return {"cpu": cpu, "cpus": os.cpu_count(), "kernel": platform.release(), **versions}
+    return {"cpu": cpu, "cpus": os.cpu_count(), "kernel": platform.release(),
+            "loadavg_start": os.getloadavg(), **versions}
 
 
 def agent_revision(levee):
@@ -388,7 +418,9 @@ def print_report(results, modes, args, notes):
     conc = args.concurrency
     print()
     print(f"Levee guard benchmark  {datetime.datetime.now().isoformat(timespec='seconds')}")
-    print(f"machine: {notes['cpu']}, {notes['cpus']} vCPU, Linux {notes['kernel']}")
+    notes["loadavg_end"] = os.getloadavg()
+    print(f"machine: {notes['cpu']}, {notes['cpus']} vCPU, Linux {notes['kernel']}; load average "
+          f"{notes['loadavg_start'][0]:.2f} at start, {notes['loadavg_end'][0]:.2f} at end (others share it)")
     print(f"tools:   {notes['nginx']}; {notes['haproxy']}; {notes['wrk']}")
     print(f"agent:   {'bench/guard/standin.py (NOT the agent)' if args.standin else args.levee}"
           f"  [{notes.get('agent_revision', '?')}]")
@@ -405,6 +437,11 @@ def print_report(results, modes, args, notes):
         print(f"| {label:<34} | {fmt_us(seq['p50_us']):>9} | {fmt_us(seq['p99_us']):>9} | "
               f"{seq['calls_per_s']:>11.0f} | {fmt_us(par['p50_us']):>10} | {fmt_us(par['p99_us']):>10} | "
               f"{par['calls_per_s']:>14.0f} | {errs:>6} |")
+    print()
+    print(f"CPU per call (µs), server process / load tool, at {conc}-way: " + "; ".join(
+        f"{label.split(' ', 1)[1]}: {results[key]['conc']['server_cpu_us_per_call']:.0f} / "
+        f"{results[key]['conc']['client_cpu_us_per_call']:.0f}" for key, label in results["rows"]))
+    print("  (server = the process in front only: nginx, HAProxy, or the agent; nginx's own share is its row)")
     print()
     all_pass = True
     for mode in modes:
@@ -495,13 +532,14 @@ def main():
                "modes": {}, "notes": notes, "args": vars(args)}
 
     nginx_port, haproxy_port = free_port(), free_port()
-    start_nginx(tmp, nginx_port)
-    start_haproxy(tmp, haproxy_port, nginx_port)
+    nginx = start_nginx(tmp, nginx_port)
+    haproxy = start_haproxy(tmp, haproxy_port, nginx_port)
     log(f"nginx on 127.0.0.1:{nginx_port}, haproxy on 127.0.0.1:{haproxy_port}, temp dir {tmp}")
 
-    for key, port in (("nginx", nginx_port), ("haproxy", haproxy_port)):
+    for key, port, pid in (("nginx", nginx_port, nginx.pid), ("haproxy", haproxy_port, haproxy.pid)):
         wrk(port, args.concurrency, 1)  # warm-up
-        results[key] = {"seq": wrk(port, 1, args.wrk_seconds), "conc": wrk(port, args.concurrency, args.wrk_seconds)}
+        results[key] = {"seq": measured(wrk, pid, port, 1, args.wrk_seconds),
+                        "conc": measured(wrk, pid, port, args.concurrency, args.wrk_seconds)}
         log(f"{key}: seq p50 {results[key]['seq']['p50_us']:.0f} µs, "
             f"{args.concurrency}-way {results[key]['conc']['calls_per_s']:.0f}/s")
 
@@ -509,13 +547,13 @@ def main():
         proc, sock, _ = start_agent(tmp, args, nginx_port, executor=(mode == "executor"))
         log(f"agent ({mode}) pid {proc.pid} answers on {sock}")
         ping, call = {}, {}
-        ping["seq"] = grpc_load(sock, "ping", 1, args.seq_calls, args.seconds, False)
-        call["seq"] = grpc_load(sock, "call", 1, args.seq_calls, args.seconds, False)
+        ping["seq"] = measured(grpc_load, proc.pid, sock, "ping", 1, args.seq_calls, args.seconds, False)
+        call["seq"] = measured(grpc_load, proc.pid, sock, "call", 1, args.seq_calls, args.seconds, False)
         with RssSampler(proc.pid) as rss:
-            ping["conc"] = grpc_load(sock, "ping", args.concurrency, args.conc_calls, args.seconds,
-                                     args.shared_channel)
-            call["conc"] = grpc_load(sock, "call", args.concurrency, args.conc_calls, args.seconds,
-                                     args.shared_channel)
+            ping["conc"] = measured(grpc_load, proc.pid, sock, "ping", args.concurrency, args.conc_calls,
+                                    args.seconds, args.shared_channel)
+            call["conc"] = measured(grpc_load, proc.pid, sock, "call", args.concurrency, args.conc_calls,
+                                    args.seconds, args.shared_channel)
         results[f"ping/{mode}"], results[f"call/{mode}"] = ping, call
         results["modes"][mode] = {"rss": {"hwm_kb": rss.hwm_kb, "max_rss_kb": rss.max_rss_kb,
                                           "rss_end_kb": rss.rss_end_kb}}
