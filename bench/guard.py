@@ -345,7 +345,7 @@ class RssSampler:
         with open(f"/proc/{self.pid}/status") as f:
             for line in f:
                 k, _, v = line.partition(":")
-                if k in ("VmRSS", "VmHWM"):
+                if k in ("VmRSS", "VmHWM", "Threads"):
                     fields[k] = int(v.split()[0])
         return fields
 
@@ -368,6 +368,17 @@ class RssSampler:
         self.max_rss_kb = max(self.max_rss_kb, s["VmRSS"])
         self.hwm_kb = s["VmHWM"]
         self.rss_end_kb = s["VmRSS"]
+        self.threads = s["Threads"]
+        with os.scandir(f"/proc/{self.pid}/task") as it:
+            names = []
+            for t in it:
+                with open(f"/proc/{self.pid}/task/{t.name}/comm") as f:
+                    names.append(f.read().strip())
+        # Thread names, digits folded: shows whether Swift's cooperative pool or NIO's loops run the tasks.
+        self.thread_names = {}
+        for n in names:
+            key = re.sub(r"\d+", "#", n)
+            self.thread_names[key] = self.thread_names.get(key, 0) + 1
 
 
 def grpc_load(sock, method, concurrency, calls, seconds, shared_channel):
@@ -470,7 +481,8 @@ def print_report(results, modes, args, notes):
         for text, target, ok in checks:
             all_pass &= ok
             print(f"  {'PASS' if ok else 'FAIL'}  {text}   (target {target})")
-        print(f"  (info) the same difference at {conc}-way p50: {added_conc:.0f} µs")
+        print(f"  (info) the same difference at {conc}-way p50: {added_conc:.0f} µs; agent threads "
+              f"{m['threads']}: {m['thread_names']}")
         for kind in ("seq", "conc"):
             if call[kind]["non_ok"]:
                 print(f"  {kind}: non-OK outcomes {call[kind]['non_ok_outcomes']}, first detail: "
@@ -556,7 +568,8 @@ def main():
                                     args.seconds, args.shared_channel)
         results[f"ping/{mode}"], results[f"call/{mode}"] = ping, call
         results["modes"][mode] = {"rss": {"hwm_kb": rss.hwm_kb, "max_rss_kb": rss.max_rss_kb,
-                                          "rss_end_kb": rss.rss_end_kb}}
+                                          "rss_end_kb": rss.rss_end_kb},
+                                  "threads": rss.threads, "thread_names": rss.thread_names}
         suffix = "" if mode in ("default", "standin") else ", executor takeover"
         results["rows"] += [(f"ping/{mode}", f"3 agent Ping{suffix}"), (f"call/{mode}", f"4 agent Call{suffix}")]
         log(f"agent ({mode}): ping seq p50 {ping['seq']['p50_us']} µs, call seq p50 {call['seq']['p50_us']} µs, "
