@@ -315,10 +315,12 @@ def wrk(port, connections, seconds):
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
            f"http://127.0.0.1:{port}/"]
     out = run(cmd, timeout=seconds + 30).stdout
-    pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
+    pct = dict(re.findall(r"^\s*(50|75|90|99)%\s+(\S+)\s*$", out, re.M))
+    if "50" not in pct or "99" not in pct:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
     rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1))
     mx = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M).group(1)
-    errors = 0
+    errors, error_lines = 0, re.findall(r"^\s*(Non-2xx.*|Socket errors.*)$", out, re.M)
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         errors += int(m.group(1))
     if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
@@ -328,7 +330,7 @@ def wrk(port, connections, seconds):
     secs *= {"ms": 1e-3, "s": 1, "m": 60}[unit]
     return {"tool": "wrk", "connections": connections, "seconds": secs, "p50_us": parse_duration_us(pct["50"]),
             "p99_us": parse_duration_us(pct["99"]), "max_us": parse_duration_us(mx), "calls_per_s": rps,
-            "errors": errors, "raw": out}
+            "errors": errors, "error_lines": error_lines, "raw": out}
 
 
 class RssSampler:
@@ -454,6 +456,10 @@ def print_report(results, modes, args, notes):
         f"{results[key]['conc']['client_cpu_us_per_call']:.0f}" for key, label in results["rows"]))
     print("  (server = the process in front only: nginx, HAProxy, or the agent; nginx's own share is its row)")
     print()
+    for key in ("nginx", "haproxy"):
+        for kind in ("seq", "conc"):
+            if results[key][kind]["error_lines"]:
+                print(f"  wrk errors, {key} {kind}: {'; '.join(results[key][kind]['error_lines'])}")
     all_pass = True
     for mode in modes:
         m = results["modes"][mode]
