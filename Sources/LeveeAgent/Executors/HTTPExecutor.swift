@@ -24,9 +24,14 @@ public final class HTTPExecutor: UpstreamExecutor {
     private let client = Mutex<HTTPClient?>(nil)
     private let scheme: String
 
-    public init(tls: Bool, connectTimeout: Duration, maxConnectionsPerEndpoint: Int) {
+    /// - Parameter readTimeout: the longest silence while a response is read: the attempt's deadline
+    ///   covers the request up to the response head, this bounds a body that stalls halfway.
+    public init(tls: Bool, connectTimeout: Duration, readTimeout: Duration, maxConnectionsPerEndpoint: Int) {
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .nanoseconds(connectTimeout.nanoseconds), read: nil)
+        configuration.timeout = .init(
+            connect: .nanoseconds(connectTimeout.nanoseconds),
+            read: .nanoseconds(readTimeout.nanoseconds)
+        )
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60),
             concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, maxConnectionsPerEndpoint)
@@ -72,7 +77,7 @@ public final class HTTPExecutor: UpstreamExecutor {
         let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
         do {
             let response = try await sharedClient().execute(outbound, deadline: deadline)
-            var body = try await Self.collect(response.body, deadline: deadline)
+            var body = try await response.body.collect(upTo: Self.maxResponseBytes)
             var answer = Levee_V1_HttpResponse()
             answer.status = UInt32(response.status.code)
             answer.headers = response.headers.map { name, value in
@@ -95,24 +100,6 @@ public final class HTTPExecutor: UpstreamExecutor {
             return client
         }
         try? await made?.shutdown()
-    }
-
-    /// Collects the body, failing the attempt if it has not fully arrived by `deadline` (the client's
-    /// own deadline covers the head only).
-    private static func collect(_ body: HTTPClientResponse.Body, deadline: NIODeadline) async throws -> ByteBuffer {
-        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-            group.addTask { try await body.collect(upTo: maxResponseBytes) }
-            group.addTask {
-                let nanoseconds = (deadline - NIODeadline.now()).nanoseconds
-                if nanoseconds > 0 { try await Task.sleep(for: .nanoseconds(nanoseconds)) }
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let buffer = first else {
-                throw HTTPClientError.deadlineExceeded
-            }
-            return buffer
-        }
     }
 
     /// Headers that belong to one connection, not to the request: the client sets its own.

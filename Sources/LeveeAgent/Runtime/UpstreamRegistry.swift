@@ -62,6 +62,7 @@ public final class UpstreamRegistry: Sendable {
                 HTTPExecutor(
                     tls: upstream.tls,
                     connectTimeout: upstream.policy.timeouts.connect,
+                    readTimeout: upstream.policy.timeouts.attempt,
                     maxConnectionsPerEndpoint: upstream.policy.bulkhead.maxConcurrent
                 )
             case .grpc:
