@@ -151,3 +151,53 @@ struct AgentCommandTests {
         try await server.stop()
     }
 }
+
+/// `levee agent` with a gossip section, beside a real `serf agent`.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct AgentGossipCommandTests {
+    @Test("The agent joins serf, `levee members` lists the pool, and SIGTERM leaves it: serf shows `left`")
+    func joinsListsAndLeaves() async throws {
+        try await withSerfAgent(name: "serf-pool") { serf in
+            let agent = try await AgentProcess.start(
+                yaml: """
+                    service: orders
+                    upstreams: {}
+                    gossip:
+                      name: levee-agent-1
+                      bind: 127.0.0.1:0
+                      join: ["\(serf.bindAddress)"]
+                      service_address: 127.0.0.1:8080
+                    """
+            )
+            let seen = try await serf.waitForMember("levee-agent-1") { $0.status == "alive" }
+            #expect(seen.tags["svc"] == "orders")
+            #expect(seen.tags["health"] == "passing")
+
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(10)
+            var members: [[String: Any]] = []
+            while clock.now < deadline {
+                let result = try await agent.levee("members", "--json")
+                members =
+                    (try? JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
+                    ?? []
+                if members.contains(where: {
+                    $0["name"] as? String == "serf-pool" && $0["status"] as? String == "alive"
+                }) {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(members.contains { $0["name"] as? String == "serf-pool" && $0["status"] as? String == "alive" })
+            let local = members.first { $0["local"] as? Bool == true }
+            #expect(local?["name"] as? String == "levee-agent-1")
+            #expect((local?["tags"] as? [String: String])?["addr"] == "127.0.0.1:8080")
+            let table = try await agent.levee("members")
+            #expect(table.standardOutput.contains("levee-agent-1 (this agent)"))
+
+            agent.signal(SIGTERM)
+            #expect(await agent.waitForExit(within: .seconds(15)) == 0)
+            _ = try await serf.waitForMember("levee-agent-1") { $0.status == "left" }
+        }
+    }
+}

@@ -84,9 +84,8 @@ public final class AgentGossip: Service, Sendable {
             group.addTask { await self.receive() }
             group.addTask { await self.announce() }
             group.addTask { await self.maintain() }
-            // The node leaves the pool and stops on graceful shutdown; the rest follows it.
-            try await gracefulShutdown()
-            group.cancelAll()
+            // On graceful shutdown the node leaves the pool (peers see `left`) and stops; the other
+            // tasks end with the shutdown too.
         }
     }
 
