@@ -33,8 +33,10 @@ struct AgentSerfInteropTests {
                 #expect(member.tags["addr"] == "127.0.0.1:8080")
                 #expect(member.tags["health"] == "passing")
                 #expect(member.tags["levee"] == "test")
-                let members = try await agent.admin.members(Levee_V1_MembersRequest()).members
-                #expect(members.contains { $0.name == "serf-watch" && $0.status == "alive" })
+                try await eventually("the agent lists serf alive") {
+                    let members = try await agent.admin.members(Levee_V1_MembersRequest()).members
+                    return members.contains { $0.name == "serf-watch" && $0.status == "alive" }
+                }
 
                 // Any Serf client can report a sick upstream in the same words.
                 try await serf.sendEvent(HealthReport.eventName, payload: "v1 breaker serf-watch payments open")

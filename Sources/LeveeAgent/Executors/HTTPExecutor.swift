@@ -46,7 +46,11 @@ public final class HTTPExecutor: UpstreamExecutor {
     private func sharedClient() -> HTTPClient {
         client.withLock { client in
             if let client { return client }
-            let made = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+            // One event loop per upstream client: requests, connections and deadlines stay on one thread.
+            let made = HTTPClient(
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton.next(),
+                configuration: configuration
+            )
             client = made
             return made
         }
