@@ -100,33 +100,39 @@ struct FleetTests {
     func discovery() async throws {
         let inventory = try await TestHTTPServer.start()
         inventory.behaviour = .respond(status: 200, body: "stock")
-        let provider = """
-            service: inventory
-            upstreams: {}
+        let consumer = """
+            service: orders
+            upstreams:
+              inventory:
+                endpoints: { discover: inventory }
             gossip:
-              name: inventory-1
+              name: orders-1
               bind: 127.0.0.1:0
-              service_address: \(inventory.address)
             """
-        try await AgentHarness.withAgent(yaml: provider) { provider in
-            let seed = try #require(try await provider.agent.gossip?.node.localAddress())
-            let consumer = """
-                service: orders
-                upstreams:
-                  inventory:
-                    endpoints: { discover: inventory }
+        try await AgentHarness.withAgent(yaml: consumer) { orders in
+            let seed = try #require(try await orders.agent.gossip?.node.localAddress())
+            #expect(try await orders.call("inventory", "GET", "/stock").outcome == .noHealthyEndpoint)
+            let provider = """
+                service: inventory
+                upstreams: {}
                 gossip:
-                  name: orders-1
+                  name: inventory-1
                   bind: 127.0.0.1:0
                   join: ["127.0.0.1:\(seed.port ?? 0)"]
+                  service_address: \(inventory.address)
                 """
-            try await AgentHarness.withAgent(yaml: consumer) { orders in
+            try await AgentHarness.withAgent(yaml: provider) { _ in
                 try await eventually("the inventory instance is discovered") {
                     try await orders.upstream("inventory").endpoints.map(\.address) == [inventory.address]
                 }
                 let response = try await orders.call("inventory", "GET", "/stock")
                 #expect(response.outcome == .ok)
                 #expect(response.endpoint == inventory.address)
+            }
+            // The provider's agent stopped without leaving: once the pool declares it failed, discovery
+            // drops its endpoint.
+            try await eventually("the stopped instance is dropped", timeout: .seconds(20)) {
+                try await orders.upstream("inventory").endpoints.isEmpty
             }
         }
         try await inventory.stop()
