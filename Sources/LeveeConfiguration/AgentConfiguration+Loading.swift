@@ -112,7 +112,8 @@ extension AgentConfiguration {
             discover: fields.discover,
             policy: fields.policy,
             fallback: fields.fallback,
-            isDynamic: false
+            isDynamic: false,
+            tlsCAFile: fields.tlsCAFile
         )
     }
 }

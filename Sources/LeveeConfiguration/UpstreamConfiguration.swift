@@ -10,6 +10,9 @@ public struct UpstreamConfiguration: Sendable, Hashable {
     public var protocolKind: UpstreamProtocol
     /// Whether connections use TLS (`tls`, default false).
     public var tls: Bool
+    /// A PEM file of the certificate authorities to trust for this upstream (`tls_ca_file`), instead
+    /// of the system's; nil trusts the system's.
+    public var tlsCAFile: String?
     /// The endpoints as configured (`endpoints`), distinct, in file order. May be empty only when
     /// `discover` is set.
     public var endpoints: [EndpointAddress]
@@ -32,7 +35,8 @@ public struct UpstreamConfiguration: Sendable, Hashable {
         discover: String? = nil,
         policy: UpstreamPolicyConfiguration = .defaults,
         fallback: FallbackConfiguration = .none,
-        isDynamic: Bool = false
+        isDynamic: Bool = false,
+        tlsCAFile: String? = nil
     ) {
         self.name = name
         self.protocolKind = protocolKind
@@ -42,5 +46,6 @@ public struct UpstreamConfiguration: Sendable, Hashable {
         self.policy = policy
         self.fallback = fallback
         self.isDynamic = isDynamic
+        self.tlsCAFile = tlsCAFile
     }
 }

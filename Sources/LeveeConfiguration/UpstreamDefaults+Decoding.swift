@@ -4,7 +4,9 @@ import Yams
 extension UpstreamDefaults {
     /// The keys of an upstream, and of `defaults`.
     static let keys =
-        ["protocol", "tls", "endpoints", "discover"] + UpstreamPolicyConfiguration.sectionKeys + ["fallback"]
+        ["protocol", "tls", "tls_ca_file", "endpoints", "discover"] + UpstreamPolicyConfiguration.sectionKeys + [
+            "fallback"
+        ]
 
     /// What a valid endpoint looks like.
     static let endpointExpected = "host:port with a port from 1 to 65535 (an IPv6 address in brackets: [::1]:80)"
@@ -16,6 +18,13 @@ extension UpstreamDefaults {
         self.init()
         try section.read("protocol", into: &protocolKind)
         try section.read("tls", into: &tls)
+        if let caNode = section["tls_ca_file"], !caNode.isNull {
+            let path = try caNode.string(expected: "the path of a PEM file of certificate authorities")
+            guard path.hasPrefix("/") else {
+                throw caNode.error(expected: "an absolute path of a PEM file of certificate authorities")
+            }
+            tlsCAFile = path
+        }
         if let endpointsNode = section["endpoints"], case .mapping = endpointsNode.node {
             // `endpoints: { discover: SERVICE }`: the live members of the gossip pool whose `svc` tag
             // is SERVICE, at their `addr` tag (the same as `discover: SERVICE`).

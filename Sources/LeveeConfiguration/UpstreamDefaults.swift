@@ -10,6 +10,8 @@ public struct UpstreamDefaults: Sendable, Hashable {
     public var protocolKind: UpstreamProtocol
     /// `defaults.tls` (default false).
     public var tls: Bool
+    /// `tls_ca_file`: certificate authorities to trust instead of the system's (PEM).
+    public var tlsCAFile: String?
     /// `defaults.endpoints` (default none), for configured upstreams that set neither `endpoints` nor
     /// `discover`. A dynamic upstream's endpoint is its name.
     public var endpoints: [EndpointAddress]
@@ -50,7 +52,8 @@ public struct UpstreamDefaults: Sendable, Hashable {
             discover: nil,
             policy: policy,
             fallback: fallback,
-            isDynamic: true
+            isDynamic: true,
+            tlsCAFile: tlsCAFile
         )
     }
 }

@@ -6,6 +6,7 @@ import LeveePolicy
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// Sends HTTP requests through one AsyncHTTPClient per upstream: pooled keep-alive HTTP/1.1
@@ -26,7 +27,14 @@ public final class HTTPExecutor: UpstreamExecutor {
 
     /// - Parameter readTimeout: the longest silence while a response is read: the attempt's deadline
     ///   covers the request up to the response head, this bounds a body that stalls halfway.
-    public init(tls: Bool, connectTimeout: Duration, readTimeout: Duration, maxConnectionsPerEndpoint: Int) {
+    /// - Parameter tlsCAFile: certificate authorities to trust instead of the system's (PEM).
+    public init(
+        tls: Bool,
+        tlsCAFile: String? = nil,
+        connectTimeout: Duration,
+        readTimeout: Duration,
+        maxConnectionsPerEndpoint: Int
+    ) {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
             connect: .nanoseconds(connectTimeout.nanoseconds),
@@ -36,7 +44,13 @@ public final class HTTPExecutor: UpstreamExecutor {
             idleTimeout: .seconds(60),
             concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, maxConnectionsPerEndpoint)
         )
+        // HTTP/2 when TLS and ALPN agree; cleartext is HTTP/1.1 (AsyncHTTPClient has no h2c).
         configuration.httpVersion = tls ? .automatic : .http1Only
+        if tls {
+            var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+            if let tlsCAFile { tlsConfiguration.trustRoots = .file(tlsCAFile) }
+            configuration.tlsConfiguration = tlsConfiguration
+        }
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
         self.configuration = configuration
@@ -129,6 +143,10 @@ public final class HTTPExecutor: UpstreamExecutor {
             default:
                 return .failed(.reset, detail: "connection failed: \(error)")
             }
+        }
+        if let error = error as? NIOSSLError, case .handshakeFailed = error {
+            // The TLS handshake comes before the request: nothing was sent.
+            return .failed(.connectFailure, detail: "TLS handshake failed: \(error)")
         }
         if error is NIOConnectionError {
             return .failed(.connectFailure, detail: "connect failed: \(error)")

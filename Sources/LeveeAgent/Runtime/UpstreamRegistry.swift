@@ -61,6 +61,7 @@ public final class UpstreamRegistry: Sendable {
             case .http:
                 HTTPExecutor(
                     tls: upstream.tls,
+                    tlsCAFile: upstream.tlsCAFile,
                     connectTimeout: upstream.policy.timeouts.connect,
                     readTimeout: upstream.policy.timeouts.attempt,
                     maxConnectionsPerEndpoint: upstream.policy.bulkhead.maxConcurrent
