@@ -39,8 +39,16 @@ struct ConfigurationErrorTests {
             yaml: minimalUpstream + "\n    health_check: {}\n",
             keyPath: "upstreams.payments.health_check",
             line: 4,
-            expected: "one of the keys protocol, tls, endpoints, discover, timeouts",
+            expected: "one of the keys protocol, tls, tls_ca_file, endpoints, discover, timeouts",
             value: "unknown key health_check"
+        ),
+        BadDocument(
+            name: "relative tls_ca_file",
+            yaml: minimalUpstream + "\n    tls_ca_file: certs/ca.pem\n",
+            keyPath: "upstreams.payments.tls_ca_file",
+            line: 4,
+            expected: "an absolute path of a PEM file of certificate authorities",
+            value: "certs/ca.pem"
         ),
         BadDocument(
             name: "integer expected",
