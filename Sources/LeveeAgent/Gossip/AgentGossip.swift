@@ -19,7 +19,7 @@ public final class AgentGossip: Service, Sendable {
     let service: String
     let version: String
     let registry: UpstreamRegistry
-    let clock: AgentClock
+    let clock: MonotonicClock
     let logger: Logger
     private let board: Mutex<PeerHealthBoard>
     private let counters = Mutex(Counters())
@@ -37,7 +37,7 @@ public final class AgentGossip: Service, Sendable {
         service: String,
         version: String,
         registry: UpstreamRegistry,
-        clock: AgentClock,
+        clock: MonotonicClock,
         logger: Logger,
         tick: Duration = .milliseconds(100)
     ) throws {

@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 public import LeveeConfiguration
+import LeveeGossipNIO
 public import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -35,7 +36,7 @@ public struct Agent: Sendable {
         handlesSignals: Bool = true,
         load: @escaping @Sendable (String) throws -> AgentConfiguration
     ) throws {
-        let clock = AgentClock()
+        let clock = MonotonicClock()
         let runner = GRPCClientRunner()
         let registry = try UpstreamRegistry(
             configuration: configuration,

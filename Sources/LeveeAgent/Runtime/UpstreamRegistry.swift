@@ -1,5 +1,6 @@
 public import GRPCCore
 public import LeveeConfiguration
+public import LeveeGossipNIO
 import LeveePolicy
 public import Logging
 import Synchronization
@@ -16,7 +17,7 @@ public final class UpstreamRegistry: Sendable {
     }
 
     private let contents: Mutex<Contents>
-    private let clock: AgentClock
+    private let clock: MonotonicClock
     private let logger: Logger
     private let clientRunner: GRPCClientRunner
     /// Breaker transitions and endpoint ejections of every runtime, for the gossip pool.
@@ -25,36 +26,27 @@ public final class UpstreamRegistry: Sendable {
     /// Builds a runtime for every configured upstream; throws (and builds nothing) if one is invalid.
     public init(
         configuration: AgentConfiguration,
-        clock: AgentClock,
+        clock: MonotonicClock,
         logger: Logger,
         clientRunner: GRPCClientRunner
     ) throws(ConfigurationFileError) {
         self.clock = clock
         self.logger = logger
         self.clientRunner = clientRunner
-        let events = AgentEvents()
-        self.events = events
+        events = AgentEvents()
+        contents = Mutex(Contents(configuration: configuration, runtimes: [:]))
         var runtimes: [String: UpstreamRuntime] = [:]
         for upstream in configuration.upstreams {
-            runtimes[upstream.name] = try Self.makeRuntime(
-                upstream,
-                configuration: configuration,
-                clock: clock,
-                logger: logger,
-                clientRunner: clientRunner,
-                events: events
-            )
+            runtimes[upstream.name] = try makeRuntime(upstream, in: configuration)
         }
-        contents = Mutex(Contents(configuration: configuration, runtimes: runtimes))
+        contents.withLock { $0.runtimes = runtimes }
     }
 
-    private static func makeRuntime(
+    /// A runtime and its executor for `upstream`; a policy error is reported under the upstream's key
+    /// path in `configuration`'s file.
+    private func makeRuntime(
         _ upstream: UpstreamConfiguration,
-        configuration: AgentConfiguration,
-        clock: AgentClock,
-        logger: Logger,
-        clientRunner: GRPCClientRunner,
-        events: AgentEvents
+        in configuration: AgentConfiguration
     ) throws(ConfigurationFileError) -> UpstreamRuntime {
         let executor: any UpstreamExecutor =
             switch upstream.protocolKind {
@@ -137,14 +129,7 @@ public final class UpstreamRegistry: Sendable {
                 )
             }
             do {
-                let runtime = try Self.makeRuntime(
-                    upstream,
-                    configuration: contents.configuration,
-                    clock: clock,
-                    logger: logger,
-                    clientRunner: clientRunner,
-                    events: events
-                )
+                let runtime = try makeRuntime(upstream, in: contents.configuration)
                 contents.runtimes[name] = runtime
                 return .success(runtime)
             } catch {
@@ -183,14 +168,7 @@ public final class UpstreamRegistry: Sendable {
                 next[upstream.name] = existing
                 summary.unchanged.append(upstream.name)
             } else {
-                next[upstream.name] = try Self.makeRuntime(
-                    upstream,
-                    configuration: configuration,
-                    clock: clock,
-                    logger: logger,
-                    clientRunner: clientRunner,
-                    events: events
-                )
+                next[upstream.name] = try makeRuntime(upstream, in: configuration)
                 if current[upstream.name] == nil {
                     summary.added.append(upstream.name)
                 } else {

@@ -1,6 +1,7 @@
 import Foundation
 public import LeveeAPI
 import LeveeConfiguration
+import LeveeGossipNIO
 public import LeveePolicy
 import Synchronization
 

@@ -1,5 +1,6 @@
 public import LeveeAPI
 import LeveeConfiguration
+import LeveeGossipNIO
 public import LeveePolicy
 import Synchronization
 

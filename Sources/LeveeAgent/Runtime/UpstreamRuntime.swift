@@ -1,5 +1,6 @@
 public import LeveeAPI
 public import LeveeConfiguration
+public import LeveeGossipNIO
 public import LeveePolicy
 public import Logging
 import Synchronization
@@ -12,7 +13,7 @@ import Synchronization
 public final class UpstreamRuntime: Sendable {
     public let configuration: UpstreamConfiguration
     let executor: any UpstreamExecutor
-    let clock: AgentClock
+    let clock: MonotonicClock
     let logger: Logger
     let classifier: OutcomeClassifier
     let retryPolicy: RetryPolicy
@@ -73,7 +74,7 @@ public final class UpstreamRuntime: Sendable {
     public init(
         configuration: UpstreamConfiguration,
         executor: any UpstreamExecutor,
-        clock: AgentClock,
+        clock: MonotonicClock,
         logger: Logger,
         events: AgentEvents? = nil
     ) throws(ConfigurationError) {
@@ -141,7 +142,9 @@ public final class UpstreamRuntime: Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { [self] in
                     // Wakes at the queue deadline and reports every expired ticket, this one included.
-                    guard (try? await clock.sleep(until: queueDeadline)) != nil else { return }
+                    guard (try? await clock.sleep(until: queueDeadline, atMost: .seconds(86_400))) != nil else {
+                        return
+                    }
                     expireQueued()
                 }
                 let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in

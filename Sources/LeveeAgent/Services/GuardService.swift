@@ -1,6 +1,7 @@
 public import GRPCCore
 public import LeveeAPI
 import LeveeConfiguration
+public import LeveeGossipNIO
 import LeveePolicy
 
 /// The application API on the app socket: `Call`, `Acquire`, `Release`, `Watch`, `Ping`.
@@ -9,11 +10,11 @@ import LeveePolicy
 /// field, an unknown upstream `NOT_FOUND` naming the known ones.
 public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
     let registry: UpstreamRegistry
-    let clock: AgentClock
+    let clock: MonotonicClock
     /// How often `Watch` looks for changes.
     let watchInterval: Duration
 
-    public init(registry: UpstreamRegistry, clock: AgentClock, watchInterval: Duration = .milliseconds(20)) {
+    public init(registry: UpstreamRegistry, clock: MonotonicClock, watchInterval: Duration = .milliseconds(20)) {
         self.registry = registry
         self.clock = clock
         self.watchInterval = watchInterval
