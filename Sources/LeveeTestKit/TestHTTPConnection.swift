@@ -107,10 +107,24 @@ public final class TestHTTPConnection {
             fields.add(name: "content-length", value: String(body.count))
         }
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: fields)
+        var parts: [HTTPClientRequestPart] = [.head(head)]
+        if !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+        parts.append(.end(nil))
         do {
-            try await outbound.write(.head(head))
-            if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+            // One flush for the whole request, so a server that drops the connection at the head
+            // finds the request already sent.
+            try await outbound.write(contentsOf: parts)
+        } catch {
+            // The write failed because the connection went away: what the read side saw (a reset or
+            // a clean close) says how, where the write only knows the channel is closed.
+            do {
+                _ = try await readResponse()
+            } catch {
+                throw TestHTTPClientError(error) ?? error
+            }
+            throw TestHTTPClientError(error) ?? error
+        }
+        do {
             return try await readResponse()
         } catch {
             throw TestHTTPClientError(error) ?? error
