@@ -112,9 +112,27 @@ public nonisolated struct Levee_V1_StatusResponse: Sendable {
   /// Upstreams whose breaker is not closed.
   public var openBreakers: [String] = []
 
+  /// The service's level under the `degradation` rules, with the reasons.
+  public var level: Levee_V1_ServiceLevelState {
+    get {_level ?? Levee_V1_ServiceLevelState()}
+    set {_level = newValue}
+  }
+  /// Returns true if `level` has been explicitly set.
+  public var hasLevel: Bool {self._level != nil}
+  /// Clears the value of `level`. Subsequent reads from it will return its default value.
+  public mutating func clearLevel() {self._level = nil}
+
+  /// The gossip pool's members by status ("alive", "failed", ...); empty without gossip.
+  public var membersByStatus: Dictionary<String,UInt32> = [:]
+
+  /// host:port of the metrics/health HTTP listener; empty when it is off.
+  public var httpListen: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _level: Levee_V1_ServiceLevelState? = nil
 }
 
 public nonisolated struct Levee_V1_ListUpstreamsRequest: Sendable {
@@ -145,6 +163,17 @@ public nonisolated struct Levee_V1_EndpointInfo: Sendable {
 
   /// When ejected: the time left until it is restored.
   public var ejectedForMs: UInt32 = 0
+
+  /// What the active health check says: "unchecked" (no health_check configured, or no verdict yet),
+  /// "healthy" or "unhealthy".
+  public var health: String = String()
+
+  /// The last check's failure, e.g. "status 503" or "timeout after 1000 ms"; empty when it passed.
+  public var healthDetail: String = String()
+
+  /// Whether the balancer may pick it now: not ejected and not failing its health check, or every
+  /// endpoint is out and the panic rule puts them all back.
+  public var inRotation: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -306,6 +335,35 @@ public nonisolated struct Levee_V1_UpstreamInfo: @unchecked Sendable {
     set {_uniqueStorage()._discover = newValue}
   }
 
+  /// Latency of the calls that finished in the last 10 seconds (whole guarded calls, retries
+  /// included), in microseconds; 0 when there were none.
+  public var latencyP50Us: UInt64 {
+    get {_storage._latencyP50Us}
+    set {_uniqueStorage()._latencyP50Us = newValue}
+  }
+
+  public var latencyP99Us: UInt64 {
+    get {_storage._latencyP99Us}
+    set {_uniqueStorage()._latencyP99Us = newValue}
+  }
+
+  /// Calls that finished in the last 10 seconds, and how many of them did not end OK.
+  public var recentCalls: UInt32 {
+    get {_storage._recentCalls}
+    set {_uniqueStorage()._recentCalls = newValue}
+  }
+
+  public var recentFailures: UInt32 {
+    get {_storage._recentFailures}
+    set {_uniqueStorage()._recentFailures = newValue}
+  }
+
+  /// Critical-only slots of the bulkhead.
+  public var reservedCritical: UInt32 {
+    get {_storage._reservedCritical}
+    set {_uniqueStorage()._reservedCritical = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -460,7 +518,7 @@ nonisolated extension Levee_V1_StatusRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Levee_V1_StatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}service\0\u{1}pid\0\u{3}uptime_ms\0\u{3}config_path\0\u{1}socket\0\u{3}admin_socket\0\u{1}upstreams\0\u{3}in_flight\0\u{3}config_generation\0\u{3}open_breakers\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}service\0\u{1}pid\0\u{3}uptime_ms\0\u{3}config_path\0\u{1}socket\0\u{3}admin_socket\0\u{1}upstreams\0\u{3}in_flight\0\u{3}config_generation\0\u{3}open_breakers\0\u{1}level\0\u{3}members_by_status\0\u{3}http_listen\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -479,12 +537,19 @@ nonisolated extension Levee_V1_StatusResponse: SwiftProtobuf.Message, SwiftProto
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self.inFlight) }()
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.configGeneration) }()
       case 11: try { try decoder.decodeRepeatedStringField(value: &self.openBreakers) }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._level) }()
+      case 13: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: &self.membersByStatus) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.httpListen) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.version.isEmpty {
       try visitor.visitSingularStringField(value: self.version, fieldNumber: 1)
     }
@@ -518,6 +583,15 @@ nonisolated extension Levee_V1_StatusResponse: SwiftProtobuf.Message, SwiftProto
     if !self.openBreakers.isEmpty {
       try visitor.visitRepeatedStringField(value: self.openBreakers, fieldNumber: 11)
     }
+    try { if let v = self._level {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
+    if !self.membersByStatus.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: self.membersByStatus, fieldNumber: 13)
+    }
+    if !self.httpListen.isEmpty {
+      try visitor.visitSingularStringField(value: self.httpListen, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -533,6 +607,9 @@ nonisolated extension Levee_V1_StatusResponse: SwiftProtobuf.Message, SwiftProto
     if lhs.inFlight != rhs.inFlight {return false}
     if lhs.configGeneration != rhs.configGeneration {return false}
     if lhs.openBreakers != rhs.openBreakers {return false}
+    if lhs._level != rhs._level {return false}
+    if lhs.membersByStatus != rhs.membersByStatus {return false}
+    if lhs.httpListen != rhs.httpListen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -570,7 +647,7 @@ nonisolated extension Levee_V1_ListUpstreamsRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Levee_V1_EndpointInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EndpointInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}address\0\u{1}ejected\0\u{3}in_flight\0\u{3}consecutive_failures\0\u{3}ejected_for_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}address\0\u{1}ejected\0\u{3}in_flight\0\u{3}consecutive_failures\0\u{3}ejected_for_ms\0\u{1}health\0\u{3}health_detail\0\u{3}in_rotation\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -583,6 +660,9 @@ nonisolated extension Levee_V1_EndpointInfo: SwiftProtobuf.Message, SwiftProtobu
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.inFlight) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.consecutiveFailures) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.ejectedForMs) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.health) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.healthDetail) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.inRotation) }()
       default: break
       }
     }
@@ -604,6 +684,15 @@ nonisolated extension Levee_V1_EndpointInfo: SwiftProtobuf.Message, SwiftProtobu
     if self.ejectedForMs != 0 {
       try visitor.visitSingularUInt32Field(value: self.ejectedForMs, fieldNumber: 5)
     }
+    if !self.health.isEmpty {
+      try visitor.visitSingularStringField(value: self.health, fieldNumber: 6)
+    }
+    if !self.healthDetail.isEmpty {
+      try visitor.visitSingularStringField(value: self.healthDetail, fieldNumber: 7)
+    }
+    if self.inRotation != false {
+      try visitor.visitSingularBoolField(value: self.inRotation, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -613,6 +702,9 @@ nonisolated extension Levee_V1_EndpointInfo: SwiftProtobuf.Message, SwiftProtobu
     if lhs.inFlight != rhs.inFlight {return false}
     if lhs.consecutiveFailures != rhs.consecutiveFailures {return false}
     if lhs.ejectedForMs != rhs.ejectedForMs {return false}
+    if lhs.health != rhs.health {return false}
+    if lhs.healthDetail != rhs.healthDetail {return false}
+    if lhs.inRotation != rhs.inRotation {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -785,7 +877,7 @@ nonisolated extension Levee_V1_UpstreamCounters: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpstreamInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}protocol\0\u{1}breaker\0\u{3}in_flight\0\u{1}queued\0\u{3}max_concurrent\0\u{3}max_queue\0\u{3}budget_balance\0\u{1}endpoints\0\u{1}dynamic\0\u{1}counters\0\u{1}leases\0\u{3}peers_reporting_open\0\u{1}discover\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}protocol\0\u{1}breaker\0\u{3}in_flight\0\u{1}queued\0\u{3}max_concurrent\0\u{3}max_queue\0\u{3}budget_balance\0\u{1}endpoints\0\u{1}dynamic\0\u{1}counters\0\u{1}leases\0\u{3}peers_reporting_open\0\u{1}discover\0\u{3}latency_p50_us\0\u{3}latency_p99_us\0\u{3}recent_calls\0\u{3}recent_failures\0\u{3}reserved_critical\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -802,6 +894,11 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
     var _leases: UInt32 = 0
     var _peersReportingOpen: [String] = []
     var _discover: String = String()
+    var _latencyP50Us: UInt64 = 0
+    var _latencyP99Us: UInt64 = 0
+    var _recentCalls: UInt32 = 0
+    var _recentFailures: UInt32 = 0
+    var _reservedCritical: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -826,6 +923,11 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
       _leases = source._leases
       _peersReportingOpen = source._peersReportingOpen
       _discover = source._discover
+      _latencyP50Us = source._latencyP50Us
+      _latencyP99Us = source._latencyP99Us
+      _recentCalls = source._recentCalls
+      _recentFailures = source._recentFailures
+      _reservedCritical = source._reservedCritical
     }
   }
 
@@ -858,6 +960,11 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
         case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._leases) }()
         case 13: try { try decoder.decodeRepeatedStringField(value: &_storage._peersReportingOpen) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._discover) }()
+        case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._latencyP50Us) }()
+        case 16: try { try decoder.decodeSingularUInt64Field(value: &_storage._latencyP99Us) }()
+        case 17: try { try decoder.decodeSingularUInt32Field(value: &_storage._recentCalls) }()
+        case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._recentFailures) }()
+        case 19: try { try decoder.decodeSingularUInt32Field(value: &_storage._reservedCritical) }()
         default: break
         }
       }
@@ -912,6 +1019,21 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
       if !_storage._discover.isEmpty {
         try visitor.visitSingularStringField(value: _storage._discover, fieldNumber: 14)
       }
+      if _storage._latencyP50Us != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._latencyP50Us, fieldNumber: 15)
+      }
+      if _storage._latencyP99Us != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._latencyP99Us, fieldNumber: 16)
+      }
+      if _storage._recentCalls != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._recentCalls, fieldNumber: 17)
+      }
+      if _storage._recentFailures != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._recentFailures, fieldNumber: 18)
+      }
+      if _storage._reservedCritical != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._reservedCritical, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -935,6 +1057,11 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
         if _storage._leases != rhs_storage._leases {return false}
         if _storage._peersReportingOpen != rhs_storage._peersReportingOpen {return false}
         if _storage._discover != rhs_storage._discover {return false}
+        if _storage._latencyP50Us != rhs_storage._latencyP50Us {return false}
+        if _storage._latencyP99Us != rhs_storage._latencyP99Us {return false}
+        if _storage._recentCalls != rhs_storage._recentCalls {return false}
+        if _storage._recentFailures != rhs_storage._recentFailures {return false}
+        if _storage._reservedCritical != rhs_storage._reservedCritical {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -385,6 +385,56 @@ public nonisolated enum Levee_V1_StateSource: SwiftProtobuf.Enum, Swift.CaseIter
 
 }
 
+/// How much of the service can work, as the configuration's `degradation` rules judge it from the
+/// state of its upstreams. The app turns features off as the level drops.
+public nonisolated enum Levee_V1_ServiceLevel: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Every feature on.
+  case full // = 1
+
+  /// A `degradation.degraded` rule holds: turn off what depends on the upstreams it names.
+  case degraded // = 2
+
+  /// A `degradation.minimal` rule holds: serve only the essentials.
+  case minimal // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .full
+    case 2: self = .degraded
+    case 3: self = .minimal
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .full: return 1
+    case .degraded: return 2
+    case .minimal: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Levee_V1_ServiceLevel] = [
+    .unspecified,
+    .full,
+    .degraded,
+    .minimal,
+  ]
+
+}
+
 public nonisolated struct Levee_V1_Header: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -711,6 +761,22 @@ public nonisolated struct Levee_V1_WatchRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Levee_V1_ServiceLevelState: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var level: Levee_V1_ServiceLevel = .unspecified
+
+  /// Why the level is what it is, one line per rule that holds (e.g. "degraded: recommendations
+  /// breaker open"); empty at FULL.
+  public var reasons: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Levee_V1_WatchEvent: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -724,9 +790,22 @@ public nonisolated struct Levee_V1_WatchEvent: Sendable {
   /// Upstreams that no longer exist (removed by a reload).
   public var removed: [String] = []
 
+  /// The service's level: in the snapshot, then in each event where it or its reasons changed
+  /// (absent from the others).
+  public var level: Levee_V1_ServiceLevelState {
+    get {_level ?? Levee_V1_ServiceLevelState()}
+    set {_level = newValue}
+  }
+  /// Returns true if `level` has been explicitly set.
+  public var hasLevel: Bool {self._level != nil}
+  /// Clears the value of `level`. Subsequent reads from it will return its default value.
+  public mutating func clearLevel() {self._level = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _level: Levee_V1_ServiceLevelState? = nil
 }
 
 public nonisolated struct Levee_V1_PingRequest: Sendable {
@@ -779,6 +858,10 @@ nonisolated extension Levee_V1_BreakerState: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Levee_V1_StateSource: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATE_SOURCE_LOCAL\0\u{1}STATE_SOURCE_PEERS\0\u{1}STATE_SOURCE_OPERATOR\0")
+}
+
+nonisolated extension Levee_V1_ServiceLevel: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SERVICE_LEVEL_UNSPECIFIED\0\u{1}SERVICE_LEVEL_FULL\0\u{1}SERVICE_LEVEL_DEGRADED\0\u{1}SERVICE_LEVEL_MINIMAL\0")
 }
 
 nonisolated extension Levee_V1_Header: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1470,9 +1553,44 @@ nonisolated extension Levee_V1_WatchRequest: SwiftProtobuf.Message, SwiftProtobu
   }
 }
 
+nonisolated extension Levee_V1_ServiceLevelState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ServiceLevelState"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}level\0\u{1}reasons\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.level) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.reasons) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.level != .unspecified {
+      try visitor.visitSingularEnumField(value: self.level, fieldNumber: 1)
+    }
+    if !self.reasons.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.reasons, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_ServiceLevelState, rhs: Levee_V1_ServiceLevelState) -> Bool {
+    if lhs.level != rhs.level {return false}
+    if lhs.reasons != rhs.reasons {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Levee_V1_WatchEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WatchEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}snapshot\0\u{1}upstreams\0\u{1}removed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}snapshot\0\u{1}upstreams\0\u{1}removed\0\u{1}level\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1483,12 +1601,17 @@ nonisolated extension Levee_V1_WatchEvent: SwiftProtobuf.Message, SwiftProtobuf.
       case 1: try { try decoder.decodeSingularBoolField(value: &self.snapshot) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.upstreams) }()
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.removed) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._level) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.snapshot != false {
       try visitor.visitSingularBoolField(value: self.snapshot, fieldNumber: 1)
     }
@@ -1498,6 +1621,9 @@ nonisolated extension Levee_V1_WatchEvent: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.removed.isEmpty {
       try visitor.visitRepeatedStringField(value: self.removed, fieldNumber: 3)
     }
+    try { if let v = self._level {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1505,6 +1631,7 @@ nonisolated extension Levee_V1_WatchEvent: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.snapshot != rhs.snapshot {return false}
     if lhs.upstreams != rhs.upstreams {return false}
     if lhs.removed != rhs.removed {return false}
+    if lhs._level != rhs._level {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
