@@ -3,7 +3,7 @@ import Yams
 
 extension AgentConfiguration {
     /// The top-level keys of the file.
-    static let keys = ["service", "listen", "defaults", "dynamic_upstreams", "upstreams", "gossip"]
+    static let keys = ["service", "listen", "defaults", "dynamic_upstreams", "upstreams", "gossip", "degradation"]
 
     /// The largest configuration file read: far more than any real one, small enough that a wrong path
     /// (a log file, a device) fails fast.
@@ -79,7 +79,43 @@ extension AgentConfiguration {
         if let node = top["gossip"] {
             configuration.gossip = try GossipConfiguration(decoding: node.section(keys: GossipConfiguration.keys))
         }
+        if let section = try top.section("degradation", keys: ["degraded", "minimal"]) {
+            let known = configuration.upstreams.map(\.name)
+            configuration.degradation = DegradationRules(
+                degraded: try degradationRules(section["degraded"], upstreams: known),
+                minimal: try degradationRules(section["minimal"], upstreams: known)
+            )
+        }
         return configuration
+    }
+
+    /// `degradation.degraded` or `degradation.minimal`: a list of rules `{ open: [UPSTREAM, ...] }`,
+    /// each naming configured upstreams.
+    private static func degradationRules(
+        _ node: ConfigurationNode?,
+        upstreams known: [String]
+    ) throws(ConfigurationFileError) -> [[String]] {
+        guard let node, !node.isNull else { return [] }
+        var rules: [[String]] = []
+        for item in try node.list(expected: "a list of rules, each { open: [UPSTREAM, ...] }") {
+            let rule = try item.section(keys: ["open"])
+            guard let openNode = rule["open"] else {
+                throw item.error(expected: "a rule { open: [UPSTREAM, ...] }", value: "no open key")
+            }
+            let names = try openNode.strings(expected: "a list of upstream names", item: "an upstream name")
+            guard !names.isEmpty else {
+                throw openNode.error(expected: "at least one upstream name", value: "an empty list")
+            }
+            for (name, nameNode) in names where !known.contains(name) {
+                let listed = known.isEmpty ? "none are configured" : "one of \(known.joined(separator: ", "))"
+                throw nameNode.error(
+                    expected: "a configured upstream (\(listed))",
+                    value: ConfigurationNode.display(name)
+                )
+            }
+            rules.append(names.map(\.text))
+        }
+        return rules
     }
 
     /// `upstreams.NAME`, with `defaults` merged under it, checked and validated.

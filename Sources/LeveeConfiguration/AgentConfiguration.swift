@@ -1,3 +1,5 @@
+public import LeveePolicy
+
 /// Everything the agent reads from its configuration file (DESIGN.md "Configuration"), or the built-in
 /// defaults when there is no file.
 ///
@@ -18,6 +20,9 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var dynamicUpstreams: Bool
     /// How the agent joins its gossip pool (`gossip`), or nil when the file has no such section.
     public var gossip: GossipConfiguration?
+    /// The file's `degradation` rules, or nil when it has none (then `degradationRules` are the
+    /// implicit ones).
+    public var degradation: DegradationRules?
     /// The file the configuration was read from, or nil for the built-in defaults.
     public var sourcePath: String?
 
@@ -28,6 +33,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         upstreams: [UpstreamConfiguration] = [],
         dynamicUpstreams: Bool = false,
         gossip: GossipConfiguration? = nil,
+        degradation: DegradationRules? = nil,
         sourcePath: String? = nil
     ) {
         self.service = service
@@ -36,7 +42,14 @@ public struct AgentConfiguration: Sendable, Hashable {
         self.upstreams = upstreams
         self.dynamicUpstreams = dynamicUpstreams
         self.gossip = gossip
+        self.degradation = degradation
         self.sourcePath = sourcePath
+    }
+
+    /// The rules that judge the service's level: the file's `degradation`, or else the implicit rules
+    /// over the configured upstreams (any one down degrades, all down is minimal).
+    public var degradationRules: DegradationRules {
+        degradation ?? .implicit(upstreams: upstreams.map(\.name))
     }
 
     /// The upstream the file calls `name`, or nil.

@@ -22,7 +22,7 @@ struct ConfigurationErrorTests {
             yaml: "service: orders\nservce: x\n",
             keyPath: "servce",
             line: 2,
-            expected: "one of the keys service, listen, defaults, dynamic_upstreams, upstreams, gossip",
+            expected: "one of the keys service, listen, defaults, dynamic_upstreams, upstreams, gossip, degradation",
             value: "unknown key servce (did you mean service?)"
         ),
         BadDocument(
@@ -359,6 +359,38 @@ struct ConfigurationErrorTests {
             line: 2,
             expected: "host:port of a member",
             value: "not an address"
+        ),
+        BadDocument(
+            name: "degradation rule naming an upstream that is not configured",
+            yaml: minimalUpstream + "\ndegradation:\n  minimal:\n    - open: [payments, paymnets]\n",
+            keyPath: "degradation.minimal[0].open[1]",
+            line: 6,
+            expected: "a configured upstream (one of payments)",
+            value: "paymnets"
+        ),
+        BadDocument(
+            name: "degradation rule with an unknown key",
+            yaml: minimalUpstream + "\ndegradation:\n  degraded:\n    - closed: [payments]\n",
+            keyPath: "degradation.degraded[0].closed",
+            line: 6,
+            expected: "one of the keys open",
+            value: "unknown key closed"
+        ),
+        BadDocument(
+            name: "degradation rule with no upstreams",
+            yaml: minimalUpstream + "\ndegradation:\n  degraded:\n    - open: []\n",
+            keyPath: "degradation.degraded[0].open",
+            line: 6,
+            expected: "at least one upstream name",
+            value: "an empty list"
+        ),
+        BadDocument(
+            name: "degradation level that does not exist",
+            yaml: minimalUpstream + "\ndegradation:\n  critical: []\n",
+            keyPath: "degradation.critical",
+            line: 5,
+            expected: "one of the keys degraded, minimal",
+            value: "unknown key critical"
         ),
         BadDocument(
             name: "the document is not a mapping",

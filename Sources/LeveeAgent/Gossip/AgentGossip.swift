@@ -179,13 +179,9 @@ public final class AgentGossip: Service, Sendable {
         }
     }
 
-    /// passing: every breaker closed; critical: every configured upstream's breaker open; degraded:
-    /// anything between.
+    /// The `health` tag: the service level under the `degradation` rules (passing, degraded, critical).
     func currentHealth() -> String {
-        let configured = registry.runtimes().filter { !$0.configuration.isDynamic }
-        let open = configured.filter { $0.breakerState == .open || $0.breakerState == .forcedOpen }.count
-        if open == 0 { return "passing" }
-        return open == configured.count ? "critical" : "degraded"
+        registry.serviceLevel().level.healthTag
     }
 
     /// Upstreams with `discover: SERVICE` take the live members whose `svc` tag is SERVICE, at their

@@ -1,7 +1,7 @@
 public import GRPCCore
 public import LeveeConfiguration
 public import LeveeGossipNIO
-import LeveePolicy
+public import LeveePolicy
 public import Logging
 import Synchronization
 
@@ -14,6 +14,8 @@ public final class UpstreamRegistry: Sendable {
         var runtimes: [String: UpstreamRuntime]
         var retired: [UpstreamRuntime] = []
         var generation: UInt64 = 0
+        /// The service level last logged, to log each change once.
+        var level: ServiceLevelVerdict = .full
     }
 
     private let contents: Mutex<Contents>
@@ -193,7 +195,14 @@ public final class UpstreamRegistry: Sendable {
         }
     }
 
-    /// Periodic work for every runtime; shuts down the executors of retired runtimes once idle.
+    /// The service's level now: the configuration's `degradation` rules over the upstreams' breakers.
+    public func serviceLevel() -> ServiceLevelVerdict {
+        let (rules, runtimes) = contents.withLock { ($0.configuration.degradationRules, $0.runtimes) }
+        return rules.evaluate { name in runtimes[name]?.isDown ?? false }
+    }
+
+    /// Periodic work for every runtime; logs a change of the service level; shuts down the executors
+    /// of retired runtimes once idle.
     public func housekeeping() async {
         let (live, retired) = contents.withLock { contents in
             let idle = contents.retired.filter(\.isIdle)
@@ -201,6 +210,19 @@ public final class UpstreamRegistry: Sendable {
             return (Array(contents.runtimes.values), idle)
         }
         for runtime in live { runtime.housekeeping() }
+        let level = serviceLevel()
+        let previous = contents.withLock { contents in
+            defer { contents.level = level }
+            return contents.level
+        }
+        if level != previous {
+            let why =
+                level.reasons.isEmpty ? "every upstream the rules name is up" : level.reasons.joined(separator: "; ")
+            logger.info(
+                "service level \(level.level) (was \(previous.level)): \(why)",
+                metadata: ["level": "\(level.level)", "previous_level": "\(previous.level)"]
+            )
+        }
         for runtime in retired {
             logger.info("upstream \(runtime.name) drained after a reload: closing its connections")
             await runtime.executor.shutdown()

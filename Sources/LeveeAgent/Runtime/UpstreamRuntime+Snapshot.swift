@@ -79,6 +79,15 @@ extension UpstreamRuntime {
         state.withLock { $0.breaker.state }
     }
 
+    /// Whether the breaker keeps calls out: open, half-open while it probes, or forced open. What the
+    /// `degradation` rules call down.
+    public var isDown: Bool {
+        switch breakerState {
+        case .open, .halfOpen, .forcedOpen: true
+        case .closed, .forcedClosed: false
+        }
+    }
+
     /// Who decided the breaker's state: this agent's calls, its peers, or an operator.
     public var breakerSource: Levee_V1_StateSource {
         state.withLock { $0.breakerSource }

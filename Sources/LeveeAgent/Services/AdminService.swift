@@ -50,6 +50,7 @@ public struct AdminService: Levee_V1_Admin.SimpleServiceProtocol {
         status.inFlight = UInt32(clamping: runtimes.reduce(0) { $0 + $1.inProgress })
         status.configGeneration = registry.generation
         status.openBreakers = runtimes.filter { $0.breakerState != .closed }.map(\.name)
+        status.level = Levee_V1_ServiceLevelState(registry.serviceLevel())
         return status
     }
 

@@ -106,20 +106,25 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
             return states
         }
         var last = current()
+        var lastLevel = registry.serviceLevel()
         var first = Levee_V1_WatchEvent()
         first.snapshot = true
         first.upstreams = last.keys.sorted().compactMap { last[$0] }
+        first.level = Levee_V1_ServiceLevelState(lastLevel)
         try await response.write(first)
         while !Task.isCancelled {
             try await Task.sleep(for: watchInterval)
             let now = current()
+            let level = registry.serviceLevel()
             var event = Levee_V1_WatchEvent()
             event.upstreams = now.keys.sorted().compactMap { name in now[name] == last[name] ? nil : now[name] }
             event.removed = last.keys.filter { now[$0] == nil }.sorted()
-            if !event.upstreams.isEmpty || !event.removed.isEmpty {
+            if level != lastLevel { event.level = Levee_V1_ServiceLevelState(level) }
+            if !event.upstreams.isEmpty || !event.removed.isEmpty || event.hasLevel {
                 try await response.write(event)
             }
             last = now
+            lastLevel = level
         }
     }
 

@@ -20,6 +20,7 @@ struct Status: AsyncParsableCommand {
                 "admin_socket": status.adminSocket, "upstreams": Int(status.upstreams),
                 "in_flight": Int(status.inFlight),
                 "config_generation": Int(status.configGeneration), "open_breakers": status.openBreakers,
+                "level": status.level.level.name, "level_reasons": status.level.reasons,
             ])
             return
         }
@@ -35,6 +36,20 @@ struct Status: AsyncParsableCommand {
         print(
             "breakers not closed: \(status.openBreakers.isEmpty ? "none" : status.openBreakers.joined(separator: ", "))"
         )
+        let reasons = status.level.reasons.isEmpty ? "" : " (\(status.level.reasons.joined(separator: "; ")))"
+        print("service level: \(status.level.level.name.uppercased())\(reasons)")
+    }
+}
+
+extension Levee_V1_ServiceLevel {
+    /// `full`, `degraded` or `minimal` (`unknown` from an agent that does not say).
+    var name: String {
+        switch self {
+        case .full: "full"
+        case .degraded: "degraded"
+        case .minimal: "minimal"
+        case .unspecified, .UNRECOGNIZED: "unknown"
+        }
     }
 }
 
