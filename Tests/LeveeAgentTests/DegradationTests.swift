@@ -59,18 +59,18 @@ struct DegradationTests {
                 try await eventually("the health tag says degraded") { try await ownHealthTag(agent) == "degraded" }
 
                 // One of the two essentials down is not enough for MINIMAL; both are.
-                try await setBreaker(agent, "payments", .open)
-                try await setBreaker(agent, "inventory", .open)
+                try await agent.setBreaker("payments", .open)
+                try await agent.setBreaker("inventory", .open)
                 let minimal = try await nextLevel(&events)
                 #expect(minimal.level == .minimal)
                 #expect(minimal.reasons == ["minimal: payments and inventory breakers open"])
                 try await eventually("the health tag says critical") { try await ownHealthTag(agent) == "critical" }
 
                 // Recovery walks back up.
-                try await setBreaker(agent, "inventory", .reset)
+                try await agent.setBreaker("inventory", .reset)
                 #expect(try await nextLevel(&events).level == .degraded)
-                try await setBreaker(agent, "payments", .reset)
-                try await setBreaker(agent, "recommendations", .reset)
+                try await agent.setBreaker("payments", .reset)
+                try await agent.setBreaker("recommendations", .reset)
                 let full = try await nextLevel(&events)
                 #expect(full.level == .full)
                 #expect(full.reasons.isEmpty)
@@ -92,11 +92,11 @@ struct DegradationTests {
                   beta: { endpoints: ["127.0.0.1:2"] }
                 """
         ) { agent in
-            try await setBreaker(agent, "alpha", .open)
+            try await agent.setBreaker("alpha", .open)
             var level = try await agent.admin.status(Levee_V1_StatusRequest()).level
             #expect(level.level == .degraded)
             #expect(level.reasons == ["degraded: alpha breaker open"])
-            try await setBreaker(agent, "beta", .open)
+            try await agent.setBreaker("beta", .open)
             level = try await agent.admin.status(Levee_V1_StatusRequest()).level
             #expect(level.level == .minimal)
             #expect(level.reasons == ["minimal: alpha and beta breakers open"])
@@ -111,13 +111,6 @@ struct DegradationTests {
             if event.hasLevel { return event.level }
         }
         throw AgentHarness.Failure(description: "Watch ended before the level changed")
-    }
-
-    private func setBreaker(_ agent: AgentHarness, _ upstream: String, _ action: Levee_V1_BreakerAction) async throws {
-        var request = Levee_V1_SetBreakerRequest()
-        request.upstream = upstream
-        request.action = action
-        _ = try await agent.admin.setBreaker(request)
     }
 
     /// This agent's own `health` tag, as its gossip member says it.

@@ -7,26 +7,10 @@ import Testing
 /// the API is usable from another language as written.
 @Suite(.timeLimit(.minutes(2)))
 struct PythonInteropTests {
-    /// The repository root, from this file's path.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    /// Debian's Python, which `scripts/test` gives python3-grpcio and python3-grpc-tools.
-    static let python = ProcessInfo.processInfo.environment["LEVEE_PYTHON"] ?? "/usr/bin/python3"
-
     @Test("Ping, Call, NOT_FOUND, Acquire/Release and Watch from a Python grpcio client")
     func pythonClient() async throws {
-        let stubs = try AgentHarness.makeDirectory()
+        let stubs = try await Python.generateStubs()
         defer { try? FileManager.default.removeItem(atPath: stubs) }
-        let generated = try await ChildProcess.run(
-            Self.python,
-            [
-                "-m", "grpc_tools.protoc", "-I", Self.root.appendingPathComponent("proto").path,
-                "--python_out=\(stubs)", "--grpc_python_out=\(stubs)",
-                Self.root.appendingPathComponent("proto/levee/v1/guard.proto").path,
-            ]
-        )
-        try #require(generated.status == 0, "grpc_tools.protoc failed: \(generated.output)")
 
         let server = try await TestHTTPServer.start()
         server.behaviour = .echo
@@ -37,9 +21,9 @@ struct PythonInteropTests {
                 """
         ) { agent in
             let result = try await ChildProcess.run(
-                Self.python,
+                Python.executable,
                 [
-                    Self.root.appendingPathComponent("Tests/LeveeAgentTests/Python/interop.py").path, stubs,
+                    Python.path("Tests/LeveeAgentTests/Python/interop.py"), stubs,
                     agent.configuration.listen.socket, "echo",
                 ]
             )

@@ -120,6 +120,14 @@ struct AgentHarness: Sendable {
     func breaker(_ name: String) async throws -> Levee_V1_BreakerState {
         try await upstream(name).breaker.state
     }
+
+    /// An operator's breaker override through the Admin API.
+    func setBreaker(_ upstream: String, _ action: Levee_V1_BreakerAction) async throws {
+        var request = Levee_V1_SetBreakerRequest()
+        request.upstream = upstream
+        request.action = action
+        _ = try await admin.setBreaker(request)
+    }
 }
 
 /// Polls `condition` every 10 ms until it holds or `timeout` passes; fails the test on timeout.
