@@ -266,4 +266,86 @@ struct HealthCheckTests {
         try await first.stop()
         try await second.stop()
     }
+
+    @Test("A reload that adds health_check starts the checks; one that removes it stops them")
+    func reloadFollowed() async throws {
+        let good = try await TestHTTPServer.start()
+        let sick = try await TestHTTPServer.start()
+        sick.setBehaviour(.respond(status: 503), forPath: "/healthz")
+        try await AgentHarness.withAgent(
+            yaml: """
+                upstreams:
+                  shards: { endpoints: ["\(good.address)", "\(sick.address)"] }
+                """
+        ) { agent in
+            #expect(
+                try await agent.upstream("shards").endpoints.allSatisfy { $0.health == "unchecked" && $0.inRotation }
+            )
+            let file = try #require(agent.configuration.sourcePath)
+            let listen = """
+                listen:
+                  socket: \(agent.configuration.listen.socket)
+                  admin_socket: \(agent.configuration.listen.adminSocket)
+
+                """
+            try (listen + Self.httpUpstream([good.address, sick.address]))
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try await agent.admin.reload(Levee_V1_ReloadRequest()).changed == ["shards"])
+            try await eventually("the reloaded upstream's sick endpoint is out of rotation") {
+                let endpoint = try await Self.endpoint(sick.address, in: agent)
+                return endpoint.health == "unhealthy" && !endpoint.inRotation
+            }
+
+            try
+                (listen + """
+                    upstreams:
+                      shards: { endpoints: ["\(good.address)", "\(sick.address)"] }
+                    """).write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try await agent.admin.reload(Levee_V1_ReloadRequest()).changed == ["shards"])
+            let before = sick.requests.count { $0.path == "/healthz" }
+            #expect(
+                try await agent.upstream("shards").endpoints.allSatisfy { $0.health == "unchecked" && $0.inRotation }
+            )
+            try await eventually("a call reaches the endpoint no longer checked") {
+                try await agent.call("shards", "GET", "/").endpoint == sick.address
+            }
+            // No check of the new runtime; at most a check or two of the old one, started just before the reload.
+            #expect(sick.requests.count { $0.path == "/healthz" } <= before + 2)
+        }
+        try await good.stop()
+        try await sick.stop()
+    }
+
+    @Test("Checks of a tls: true upstream go over TLS with its trust settings; an untrusted server fails them")
+    func checksOverTLS() async throws {
+        let directory = try AgentHarness.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (certificate, key) = try await TLSUpstreamTests.makeCertificate(in: directory)
+        let server = try await TestTLSServer.start(certificatePath: certificate, keyPath: key)
+        try await AgentHarness.withAgent(
+            yaml: """
+                upstreams:
+                  secure:
+                    tls: true
+                    tls_ca_file: \(certificate)
+                    endpoints: ["\(server.address)"]
+                    health_check: { interval: 200ms, timeout: 150ms }
+                  untrusted:
+                    tls: true
+                    endpoints: ["\(server.address)"]
+                    health_check: { interval: 200ms, timeout: 150ms }
+                """
+        ) { agent in
+            try await eventually("the trusted server passes its checks") {
+                try await Self.endpoint(server.address, of: "secure", in: agent).health == "healthy"
+            }
+            try await eventually("the untrusted server fails its checks") {
+                let endpoint = try await Self.endpoint(server.address, of: "untrusted", in: agent)
+                return endpoint.health == "unhealthy" && endpoint.healthDetail.contains("TLS")
+            }
+            // Alone and unhealthy, it stays in rotation: the panic rule.
+            #expect(try await Self.endpoint(server.address, of: "untrusted", in: agent).inRotation)
+        }
+        try await server.stop()
+    }
 }
