@@ -8,6 +8,7 @@ extension UpstreamPolicyConfiguration {
     /// The policy sections of an upstream, in the order the keys list shows them.
     static let sectionKeys = [
         "timeouts", "retry", "breaker", "bulkhead", "outlier_detection", "load_balancing", "classify",
+        "health_check",
     ]
 
     /// The policy sections of `upstream` (an upstream or `defaults`) over the built-in defaults.
@@ -62,6 +63,25 @@ extension UpstreamPolicyConfiguration {
             if let node = section["failure"] { classify.failure = try node.attemptPatterns() }
             if let node = section["ignored"] { classify.ignored = try node.attemptPatterns() }
         }
+        if let section = try upstream.section("health_check", keys: HealthCheckConfiguration.keys) {
+            healthCheck = try HealthCheckConfiguration(decoding: section)
+        }
+    }
+}
+
+extension HealthCheckConfiguration {
+    static let keys = ["path", "service", "interval", "timeout", "healthy_threshold", "unhealthy_threshold"]
+
+    /// `health_check`: present (even empty) turns active checks on, with the defaults for the keys it
+    /// does not set.
+    init(decoding section: ConfigurationSection) throws(ConfigurationFileError) {
+        self.init()
+        try section.read("path", into: &path)
+        try section.read("service", into: &service)
+        try section.read("interval", into: &interval)
+        try section.read("timeout", into: &timeout)
+        try section.read("healthy_threshold", into: &healthyThreshold)
+        try section.read("unhealthy_threshold", into: &unhealthyThreshold)
     }
 }
 

@@ -1,5 +1,6 @@
 /// Every policy of one upstream, as the sections of `upstreams.NAME` in the configuration file spell
-/// them: `timeouts`, `retry`, `breaker`, `bulkhead`, `outlier_detection`, `load_balancing`, `classify`.
+/// them: `timeouts`, `retry`, `breaker`, `bulkhead`, `outlier_detection`, `load_balancing`, `classify`,
+/// `health_check`.
 ///
 /// The agent builds one of these per upstream (the file's `defaults` merged under the upstream's own
 /// keys) and makes the policy values from it. `validate()` checks each section and the rules that span
@@ -12,6 +13,8 @@ public struct UpstreamPolicyConfiguration: Hashable, Sendable {
     public var outlierDetection: OutlierDetectionConfiguration
     public var loadBalancing: LoadBalancerConfiguration
     public var classify: OutcomeClassifierConfiguration
+    /// Active health checks of the endpoints (`health_check`); nil when the upstream has none.
+    public var healthCheck: HealthCheckConfiguration?
 
     public init(
         timeouts: TimeoutConfiguration = .defaults,
@@ -20,7 +23,8 @@ public struct UpstreamPolicyConfiguration: Hashable, Sendable {
         bulkhead: BulkheadConfiguration = .defaults,
         outlierDetection: OutlierDetectionConfiguration = .defaults,
         loadBalancing: LoadBalancerConfiguration = .defaults,
-        classify: OutcomeClassifierConfiguration = .defaults
+        classify: OutcomeClassifierConfiguration = .defaults,
+        healthCheck: HealthCheckConfiguration? = nil
     ) {
         self.timeouts = timeouts
         self.retry = retry
@@ -29,6 +33,7 @@ public struct UpstreamPolicyConfiguration: Hashable, Sendable {
         self.outlierDetection = outlierDetection
         self.loadBalancing = loadBalancing
         self.classify = classify
+        self.healthCheck = healthCheck
     }
 
     /// The built-in defaults of every section: what an upstream named `host:port` on the fly gets.
@@ -45,6 +50,11 @@ public struct UpstreamPolicyConfiguration: Hashable, Sendable {
             try outlierDetection.validate()
         }
         try ConfigurationError.within("classify") { () throws(ConfigurationError) in try classify.validate() }
+        if let healthCheck {
+            try ConfigurationError.within("health_check") { () throws(ConfigurationError) in
+                try healthCheck.validate()
+            }
+        }
         // A bulkhead queue wait longer than the whole call could never be served: the call's deadline
         // caps it anyway (DESIGN.md "never longer than the call's deadline"), so the setting would lie.
         try ConfigurationError.require(

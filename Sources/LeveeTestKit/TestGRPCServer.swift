@@ -7,7 +7,10 @@ import Synchronization
 /// fail and stall on command, and which records every call with the deadline its client propagated.
 ///
 /// It serves any list of unary methods with messages as opaque bytes (``ByteArraySerializer``), so a
-/// test needs no generated code:
+/// test needs no generated code. It also serves the standard health service,
+/// `grpc.health.v1.Health/Check`, answering ``TestGRPCHealthStatus/serving`` for the whole server
+/// (service `""`) until told otherwise (``setHealthStatus(_:forService:)``); health checks are counted
+/// in ``healthCheckCount``, not in ``requests``:
 ///
 /// ```swift
 /// try await TestGRPCServer.withServer(methods: ["payments.Payments/Charge"]) { payments in
@@ -32,6 +35,8 @@ public final class TestGRPCServer: Sendable {
         var methodBehaviours: [String: TestGRPCBehaviour] = [:]
         var requests: [TestGRPCRequest] = []
         var requestCount = 0
+        var healthStatuses: [String: TestGRPCHealthStatus] = ["": .serving]
+        var healthCheckCount = 0
     }
 
     /// Why ``withServer(host:port:methods:_:)`` could not start.
@@ -129,12 +134,41 @@ public final class TestGRPCServer: Sendable {
     /// call arrived yet.
     public var lastTimeout: Duration? { state.withLock { $0.requests.last?.timeout } }
 
-    /// Forgets the recorded calls and zeroes the count; behaviours stay.
+    /// Forgets the recorded calls and zeroes the counts; behaviours and health statuses stay.
     public func resetCounters() {
         state.withLock {
             $0.requests.removeAll()
             $0.requestCount = 0
+            $0.healthCheckCount = 0
         }
+    }
+
+    /// Makes the health service answer `status` for `service` (`""`: the server as a whole); nil makes
+    /// the service unknown, which the health service answers with `NOT_FOUND` (gRPC
+    /// `doc/health-checking.md`).
+    public func setHealthStatus(_ status: TestGRPCHealthStatus?, forService service: String = "") {
+        state.withLock { $0.healthStatuses[service] = status }
+    }
+
+    /// How many `grpc.health.v1.Health/Check` calls arrived since start or ``resetCounters()``.
+    public var healthCheckCount: Int { state.withLock { $0.healthCheckCount } }
+
+    /// The method of the standard health service.
+    static let healthCheckMethod = MethodDescriptor(fullyQualifiedService: "grpc.health.v1.Health", method: "Check")
+
+    /// Answers a health check with the status set for the requested service.
+    fileprivate func checkHealth(_ request: ServerRequest<[UInt8]>) -> ServerResponse<[UInt8]> {
+        guard let service = TestGRPCHealthStatus.service(inRequest: request.message) else {
+            return ServerResponse(error: RPCError(code: .invalidArgument, message: "not a HealthCheckRequest"))
+        }
+        let status = state.withLock { state in
+            state.healthCheckCount += 1
+            return state.healthStatuses[service]
+        }
+        guard let status else {
+            return ServerResponse(error: RPCError(code: .notFound, message: "unknown service \(service)"))
+        }
+        return ServerResponse(message: status.responseMessage)
     }
 
     /// Records the call, then carries out the behaviour for its method.
@@ -229,6 +263,15 @@ private struct TestGRPCService: RegistrableRPCService {
                 let single = try await ServerRequest(stream: request)
                 return StreamingServerResponse(single: try await server.handle(single, context: context))
             }
+        }
+        guard !server.methods.contains(TestGRPCServer.healthCheckMethod) else { return }
+        router.registerHandler(
+            forMethod: TestGRPCServer.healthCheckMethod,
+            deserializer: ByteArrayDeserializer(),
+            serializer: ByteArraySerializer()
+        ) { [server] request, _ in
+            let single = try await ServerRequest(stream: request)
+            return StreamingServerResponse(single: server.checkHealth(single))
         }
     }
 }

@@ -36,11 +36,59 @@ struct ConfigurationErrorTests {
         ),
         BadDocument(
             name: "unknown upstream key",
-            yaml: minimalUpstream + "\n    health_check: {}\n",
-            keyPath: "upstreams.payments.health_check",
+            yaml: minimalUpstream + "\n    health_probe: {}\n",
+            keyPath: "upstreams.payments.health_probe",
             line: 4,
             expected: "one of the keys protocol, tls, tls_ca_file, endpoints, discover, timeouts",
-            value: "unknown key health_check"
+            value: "unknown key health_probe"
+        ),
+        BadDocument(
+            name: "health check timeout not shorter than its interval",
+            yaml: minimalUpstream + "\n    health_check:\n      interval: 5s\n      timeout: 6s\n",
+            keyPath: "upstreams.payments.health_check.timeout",
+            line: 6,
+            expected: "a duration shorter than interval (5s)",
+            value: "6s"
+        ),
+        BadDocument(
+            name: "health check timeout against the default interval",
+            yaml: minimalUpstream + "\n    health_check: { timeout: 5s }\n",
+            keyPath: "upstreams.payments.health_check.timeout",
+            line: 4,
+            expected: "a duration shorter than interval (5s)",
+            value: "5s"
+        ),
+        BadDocument(
+            name: "health check threshold of zero",
+            yaml: minimalUpstream + "\n    health_check:\n      unhealthy_threshold: 0\n",
+            keyPath: "upstreams.payments.health_check.unhealthy_threshold",
+            line: 5,
+            expected: "an integer ≥ 1",
+            value: "0"
+        ),
+        BadDocument(
+            name: "health check path not absolute",
+            yaml: minimalUpstream + "\n    health_check: { path: healthz }\n",
+            keyPath: "upstreams.payments.health_check.path",
+            line: 4,
+            expected: "an absolute path without whitespace, such as /healthz",
+            value: "healthz"
+        ),
+        BadDocument(
+            name: "unknown health check key, with a suggestion",
+            yaml: minimalUpstream + "\n    health_check:\n      intervall: 1s\n",
+            keyPath: "upstreams.payments.health_check.intervall",
+            line: 5,
+            expected: "one of the keys path, service, interval, timeout, healthy_threshold, unhealthy_threshold",
+            value: "unknown key intervall (did you mean interval?)"
+        ),
+        BadDocument(
+            name: "health check interval not a duration",
+            yaml: minimalUpstream + "\n    health_check: { interval: often }\n",
+            keyPath: "upstreams.payments.health_check.interval",
+            line: 4,
+            expected: "a duration",
+            value: "often"
         ),
         BadDocument(
             name: "relative tls_ca_file",

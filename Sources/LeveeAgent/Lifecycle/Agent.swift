@@ -7,7 +7,7 @@ import ServiceLifecycle
 import UnixSignals
 
 /// The agent: the Guard server on the app socket, the Admin server on the admin socket, the upstream
-/// runtimes, and their housekeeping, as services of one `ServiceGroup`.
+/// runtimes, their housekeeping and active health checks, as services of one `ServiceGroup`.
 ///
 /// Everything that can fail at start — the configuration, the sockets — fails in `init`, before any
 /// service runs: the agent never half-starts. On SIGTERM or SIGINT the servers stop accepting, calls
@@ -99,10 +99,11 @@ public struct Agent: Sendable {
         self.handlesSignals = handlesSignals
         self.gossip = gossip
         // Shut down in reverse: admin, then guard (draining calls), then the gossip member (leaving
-        // the pool), then housekeeping, then the outbound clients.
+        // the pool), then health checks, then housekeeping, then the outbound clients.
         var services: [any Service] = [
             OutboundClientsService(runner: runner, registry: registry),
             HousekeepingService(registry: registry),
+            HealthCheckService(registry: registry, clock: clock),
         ]
         if let gossip { services.append(gossip) }
         services += [

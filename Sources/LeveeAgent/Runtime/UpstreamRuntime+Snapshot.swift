@@ -60,14 +60,19 @@ extension UpstreamRuntime {
             info.counters = state.counters
             info.peersReportingOpen = state.peersReportingOpen
             info.discover = configuration.discover ?? ""
+            // The panic rule (LoadBalancer): when no endpoint is available, the balancer uses them all.
+            let panic = (0..<state.endpoints.count).allSatisfy { !state.outliers.isAvailable($0, now: now) }
             info.endpoints = state.endpoints.enumerated().map { index, address in
                 let health = state.outliers.snapshot(of: index, now: now)
                 var endpoint = Levee_V1_EndpointInfo()
                 endpoint.address = address.description
-                endpoint.ejected = !state.outliers.isAvailable(index, now: now)
+                endpoint.ejected = health.ejectedUntil != nil
                 endpoint.inFlight = UInt32(clamping: state.balancer.inFlight(index))
                 endpoint.consecutiveFailures = UInt32(clamping: health.consecutiveFailures)
                 endpoint.ejectedForMs = health.ejectedUntil.map { ($0 - now).wireMilliseconds } ?? 0
+                endpoint.health = (state.health?.status(of: index) ?? .unchecked).rawValue
+                endpoint.healthDetail = state.health?.lastFailure(of: index) ?? ""
+                endpoint.inRotation = panic || state.outliers.isAvailable(index, now: now)
                 return endpoint
             }
             return info

@@ -32,6 +32,8 @@ public final class UpstreamRuntime: Sendable {
         var bulkhead: Bulkhead
         var budget: RetryBudget
         var outliers: OutlierDetector
+        /// The active health checks of the endpoints, when the upstream has `health_check`.
+        var health: HealthCheckTracker?
         var balancer: LoadBalancer
         var rng: SplitMix64
         var waiters: [UInt64: Waiter] = [:]
@@ -90,6 +92,13 @@ public final class UpstreamRuntime: Sendable {
         classifier = OutcomeClassifier(configuration: policy.classify)
         retryPolicy = RetryPolicy(configuration: policy.retry)
         let endpointCount = configuration.endpoints.count
+        var rng = SplitMix64(seed: UInt64.random(in: .min ... .max))
+        let health = try Self.makeHealthTracker(
+            policy.healthCheck,
+            endpointCount: endpointCount,
+            now: clock.now(),
+            rng: &rng
+        )
         state = Mutex(
             State(
                 breaker: try CircuitBreaker(configuration: policy.breaker),
@@ -97,8 +106,9 @@ public final class UpstreamRuntime: Sendable {
                 bulkhead: try Bulkhead(configuration: policy.bulkhead),
                 budget: retryPolicy.makeBudget(),
                 outliers: try OutlierDetector(configuration: policy.outlierDetection, endpointCount: endpointCount),
+                health: health,
                 balancer: LoadBalancer(configuration: policy.loadBalancing, endpointCount: endpointCount),
-                rng: SplitMix64(seed: UInt64.random(in: .min ... .max)),
+                rng: rng,
                 stale: configuration.fallback.stale.map {
                     StaleCache(maxAge: $0.maxAge, capacity: $0.maxEntries)
                 }
@@ -270,11 +280,12 @@ public final class UpstreamRuntime: Sendable {
     // MARK: Discovery
 
     /// Replaces the endpoints (discovery found members joining or leaving). The breaker, bulkhead and
-    /// budget go on; the outlier detector and balancer start afresh for the new list. Returns whether
-    /// anything changed.
+    /// budget go on; the outlier detector, health checks and balancer start afresh for the new list.
+    /// Returns whether anything changed.
     @discardableResult
     func replaceEndpoints(_ endpoints: [EndpointAddress]) -> Bool {
         let policy = configuration.policy
+        let now = clock.now()
         let changed = state.withLock { state -> Bool in
             guard state.endpoints != endpoints,
                 let outliers = try? OutlierDetector(
@@ -285,6 +296,12 @@ public final class UpstreamRuntime: Sendable {
             state.endpoints = endpoints
             state.endpointGeneration &+= 1
             state.outliers = outliers
+            state.health = try? Self.makeHealthTracker(
+                policy.healthCheck,
+                endpointCount: endpoints.count,
+                now: now,
+                rng: &state.rng
+            )
             state.balancer = LoadBalancer(configuration: policy.loadBalancing, endpointCount: endpoints.count)
             return true
         }

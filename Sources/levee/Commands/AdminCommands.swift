@@ -78,7 +78,7 @@ struct Upstreams: AsyncParsableCommand {
                 "OK",
             ],
             upstreams.map { upstream in
-                let healthy = upstream.endpoints.filter { !$0.ejected }.count
+                let healthy = upstream.endpoints.filter(\.inRotation).count
                 var breaker = upstream.breaker.state.name
                 if upstream.breaker.source != .local { breaker += " (\(upstream.breaker.source.name))" }
                 if upstream.breaker.retryAfterMs > 0 { breaker += " \(upstream.breaker.retryAfterMs)ms" }
@@ -89,6 +89,20 @@ struct Upstreams: AsyncParsableCommand {
                     "\(upstream.inFlight)/\(upstream.maxConcurrent)", "\(upstream.queued)/\(upstream.maxQueue)",
                     "\(upstream.budgetBalance)", "\(healthy)/\(upstream.endpoints.count)",
                     "\(upstream.counters.calls)", "\(upstream.counters.ok)",
+                ]
+            }
+        )
+        let endpoints = upstreams.flatMap { upstream in upstream.endpoints.map { (upstream.name, $0) } }
+        guard !endpoints.isEmpty else { return }
+        print("")
+        printTable(
+            ["UPSTREAM", "ENDPOINT", "ROTATION", "HEALTH", "EJECTED", "IN_FLIGHT", "FAILURES", "DETAIL"],
+            endpoints.map { name, endpoint in
+                [
+                    name, endpoint.address, endpoint.inRotation ? "in" : "out",
+                    endpoint.health.isEmpty ? "unchecked" : endpoint.health,
+                    endpoint.ejected ? "\(endpoint.ejectedForMs)ms" : "-", "\(endpoint.inFlight)",
+                    "\(endpoint.consecutiveFailures)", endpoint.healthDetail.isEmpty ? "-" : endpoint.healthDetail,
                 ]
             }
         )
@@ -109,7 +123,8 @@ struct Upstreams: AsyncParsableCommand {
                 [
                     "address": endpoint.address, "ejected": endpoint.ejected, "in_flight": Int(endpoint.inFlight),
                     "consecutive_failures": Int(endpoint.consecutiveFailures),
-                    "ejected_for_ms": Int(endpoint.ejectedForMs),
+                    "ejected_for_ms": Int(endpoint.ejectedForMs), "health": endpoint.health,
+                    "health_detail": endpoint.healthDetail, "in_rotation": endpoint.inRotation,
                 ] as [String: Any]
             },
             "counters": [
