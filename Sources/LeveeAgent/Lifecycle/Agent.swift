@@ -12,6 +12,7 @@ import UnixSignals
 /// Everything that can fail at start — the configuration, the sockets — fails in `init`, before any
 /// service runs: the agent never half-starts. On SIGTERM or SIGINT the servers stop accepting, calls
 /// in flight finish (up to `drainTimeout`), the sockets are removed, then the outbound connections close.
+/// On SIGHUP it reloads its configuration file (``Reloader``).
 public struct Agent: Sendable {
     public let configuration: AgentConfiguration
     public let registry: UpstreamRegistry
@@ -20,6 +21,7 @@ public struct Agent: Sendable {
     private let guardSocket: UnixListeningSocket
     private let adminSocket: UnixListeningSocket
     private let services: [any Service]
+    private let reloader: Reloader
     private let logger: Logger
     private let drainTimeout: Duration
     private let handlesSignals: Bool
@@ -74,6 +76,7 @@ public struct Agent: Sendable {
             ),
             services: [GuardService(registry: registry, clock: clock)]
         )
+        let reloader = Reloader(registry: registry, logger: logger, load: load)
         let adminServer = GRPCServer(
             transport: .http2NIOPosix(
                 listeningSocketDescriptor: Int(adminSocket.descriptor),
@@ -84,7 +87,7 @@ public struct Agent: Sendable {
                 AdminService(
                     registry: registry,
                     identity: AgentIdentity(version: version),
-                    reloader: Reloader(registry: registry, logger: logger, load: load),
+                    reloader: reloader,
                     gossip: gossip,
                     logger: logger
                 )
@@ -98,6 +101,7 @@ public struct Agent: Sendable {
         self.drainTimeout = drainTimeout
         self.handlesSignals = handlesSignals
         self.gossip = gossip
+        self.reloader = reloader
         // Shut down in reverse: admin, then guard (draining calls), then the gossip member (leaving
         // the pool), then health checks, then housekeeping, then the outbound clients.
         var services: [any Service] = [
@@ -119,8 +123,15 @@ public struct Agent: Sendable {
         return config
     }
 
-    /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then drains and cleans up.
+    /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then drains and cleans up. When it
+    /// handles signals, SIGHUP reloads the configuration file.
     public func run() async throws {
+        // Trap SIGHUP first, before the servers answer: its default action would end the agent.
+        var services = services
+        if handlesSignals {
+            let hangups = await UnixSignalsSequence(trapping: .sighup)
+            services.append(ReloadSignalService(hangups: hangups, reloader: reloader, logger: logger))
+        }
         logger.notice(
             "levee agent listening",
             metadata: [

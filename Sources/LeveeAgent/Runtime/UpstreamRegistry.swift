@@ -108,11 +108,37 @@ public final class UpstreamRegistry: Sendable {
     /// dynamic upstreams are on. Throws the RPC error to answer: `NOT_FOUND`, or `INVALID_ARGUMENT`
     /// when the upstream speaks another protocol than the request.
     public func runtime(named name: String, protocolKind: UpstreamProtocol?) throws(RPCError) -> UpstreamRuntime {
+        try lookUp(named: name, protocolKind: protocolKind, checkOut: false)
+    }
+
+    /// Runs `body` with the runtime for a call (as ``runtime(named:protocolKind:)`` finds it), holding it
+    /// until `body` returns: a reload may retire the runtime meanwhile, and the call still finishes on it,
+    /// but its connections are not closed under the call.
+    public func withRuntime<R>(
+        named name: String,
+        protocolKind: UpstreamProtocol?,
+        _ body: (UpstreamRuntime) async -> R
+    ) async throws(RPCError) -> R {
+        let runtime = try lookUp(named: name, protocolKind: protocolKind, checkOut: true)
+        defer { runtime.state.withLock { $0.checkouts -= 1 } }
+        return await body(runtime)
+    }
+
+    /// The lookup; with `checkOut`, the runtime is counted as in use under the registry's lock, so that
+    /// ``housekeeping()`` never sees a retired runtime idle while a caller holds it.
+    private func lookUp(
+        named name: String,
+        protocolKind: UpstreamProtocol?,
+        checkOut: Bool
+    ) throws(RPCError) -> UpstreamRuntime {
         guard !name.isEmpty else {
             throw RPCError(code: .invalidArgument, message: "upstream: required (an upstream's name, or host:port)")
         }
         let found: Result<UpstreamRuntime, RPCError> = contents.withLock { contents in
-            if let runtime = contents.runtimes[name] { return .success(runtime) }
+            if let runtime = contents.runtimes[name] {
+                if checkOut { runtime.state.withLock { $0.checkouts += 1 } }
+                return .success(runtime)
+            }
             guard
                 let upstream = contents.configuration.dynamicUpstream(named: name, protocolKind: protocolKind ?? .http)
             else {
@@ -133,6 +159,7 @@ public final class UpstreamRegistry: Sendable {
             do {
                 let runtime = try makeRuntime(upstream, in: contents.configuration)
                 contents.runtimes[name] = runtime
+                if checkOut { runtime.state.withLock { $0.checkouts += 1 } }
                 return .success(runtime)
             } catch {
                 return .failure(RPCError(code: .failedPrecondition, message: "upstream: \(error)"))
@@ -140,6 +167,7 @@ public final class UpstreamRegistry: Sendable {
         }
         let runtime = try found.get()
         if let protocolKind, runtime.configuration.protocolKind != protocolKind {
+            if checkOut { runtime.state.withLock { $0.checkouts -= 1 } }
             throw RPCError(
                 code: .invalidArgument,
                 message:

@@ -41,6 +41,10 @@ public final class UpstreamRuntime: Sendable {
         var counters = Levee_V1_UpstreamCounters()
         var leases: [String: Lease] = [:]
         var callsInProgress = 0
+        /// Callers that the registry handed this runtime to and that have not yet handed it back
+        /// (``UpstreamRegistry/withRuntime(named:protocolKind:_:)``): a reload that retires the runtime
+        /// between the lookup and the call's first permit must not close its connections.
+        var checkouts = 0
         /// Live peers whose latest report says this upstream's breaker is open, and the quorum that
         /// makes their word count (share: advisory shows it, follow acts on it).
         var peersReportingOpen: [String] = []
@@ -355,7 +359,9 @@ public final class UpstreamRuntime: Sendable {
 
     /// Whether nothing is using this runtime any more (after a reload removed it).
     var isIdle: Bool {
-        state.withLock { $0.callsInProgress == 0 && $0.leases.isEmpty && $0.bulkhead.inFlight == 0 }
+        state.withLock {
+            $0.checkouts == 0 && $0.callsInProgress == 0 && $0.leases.isEmpty && $0.bulkhead.inFlight == 0
+        }
     }
 }
 

@@ -114,7 +114,7 @@ public struct AgentIdentity: Sendable {
     }
 }
 
-/// Reads the configuration file again and swaps it in (`levee reload`, later SIGHUP).
+/// Reads the configuration file again and swaps it in (`levee reload`, SIGHUP).
 public struct Reloader: Sendable {
     let registry: UpstreamRegistry
     let load: @Sendable (String) throws -> AgentConfiguration
@@ -130,8 +130,14 @@ public struct Reloader: Sendable {
         self.logger = logger
     }
 
+    /// Whether there is a file to reload: false when the agent runs on built-in defaults.
+    public var hasFile: Bool {
+        registry.configuration.sourcePath != nil
+    }
+
     /// Validates the file and swaps it in; an invalid file changes nothing and the error names the key.
-    public func reload() throws(RPCError) -> UpstreamRegistry.ReloadSummary {
+    /// Logs one line either way, saying what asked for the reload (`trigger`).
+    public func reload(trigger: String = "levee reload") throws(RPCError) -> UpstreamRegistry.ReloadSummary {
         let current = registry.configuration
         guard let path = current.sourcePath else {
             throw RPCError(
@@ -149,12 +155,12 @@ public struct Reloader: Sendable {
                 "configuration reloaded",
                 metadata: [
                     "generation": "\(summary.generation)", "added": "\(summary.added)", "removed": "\(summary.removed)",
-                    "changed": "\(summary.changed)",
+                    "changed": "\(summary.changed)", "unchanged": "\(summary.unchanged)", "trigger": "\(trigger)",
                 ]
             )
             return summary
         } catch {
-            logger.error("reload refused: \(error)")
+            logger.error("reload refused: \(error)", metadata: ["trigger": "\(trigger)"])
             throw RPCError(code: .invalidArgument, message: "\(error)")
         }
     }

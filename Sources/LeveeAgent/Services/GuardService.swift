@@ -46,7 +46,6 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
 
     private func call(_ request: Levee_V1_CallRequest, rpcDeadline: Deadline) async throws -> Levee_V1_CallResponse {
         let upstreamRequest = try Self.upstreamRequest(request)
-        let runtime = try registry.runtime(named: request.upstream, protocolKind: upstreamRequest.protocolKind)
         let options = GuardedCallOptions(
             timeout: request.timeoutMs > 0 ? .milliseconds(Int64(request.timeoutMs)) : nil,
             rpcDeadline: rpcDeadline,
@@ -54,7 +53,9 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
             idempotencyKey: request.idempotencyKey,
             cacheKey: request.cacheKey
         )
-        return await runtime.call(upstreamRequest, options: options)
+        return try await registry.withRuntime(named: request.upstream, protocolKind: upstreamRequest.protocolKind) {
+            await $0.call(upstreamRequest, options: options)
+        }
     }
 
     public func acquire(
@@ -62,8 +63,9 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         context: ServerContext
     ) async throws -> Levee_V1_AcquireResponse {
         let priority = try Self.priority(request.priority, field: "priority")
-        let runtime = try registry.runtime(named: request.upstream, protocolKind: nil)
-        return await runtime.acquire(request, priority: priority)
+        return try await registry.withRuntime(named: request.upstream, protocolKind: nil) {
+            await $0.acquire(request, priority: priority)
+        }
     }
 
     public func release(

@@ -13,7 +13,7 @@ struct AgentCommand: AsyncParsableCommand {
             With no --config it runs on built-in defaults: the sockets in $XDG_RUNTIME_DIR/levee/ \
             (or /tmp/levee-$UID/), default policies, and upstreams named host:port accepted on the fly. \
             SIGTERM or SIGINT stops accepting, lets calls in flight finish (--drain-timeout), and \
-            removes the sockets.
+            removes the sockets. SIGHUP re-reads the --config file, as `levee reload` does.
             """
     )
 
