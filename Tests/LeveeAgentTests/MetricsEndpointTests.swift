@@ -120,6 +120,38 @@ struct MetricsEndpointTests {
         }
     }
 
+    @Test("The gauges of an upstream a reload removed leave /metrics")
+    func removedUpstreamGaugesLeave() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .respond(status: 200, body: "ok")
+        try await AgentHarness.withAgent(
+            yaml: """
+                upstreams:
+                  payments: { endpoints: ["\(server.address)"] }
+                  inventory: { endpoints: ["\(server.address)"] }
+                """
+        ) { agent in
+            let address = try #require(agent.agent.httpAddress)
+            var metrics = try await PrometheusText.scrape(address).1
+            #expect(metrics.value("levee_breaker_state", ["upstream": "inventory"]) == 0)
+            let listen = agent.configuration.listen
+            try """
+            listen:
+              socket: \(listen.socket)
+              admin_socket: \(listen.adminSocket)
+              http: 127.0.0.1:0
+            upstreams:
+              payments: { endpoints: ["\(server.address)"] }
+            """.write(toFile: try #require(agent.configuration.sourcePath), atomically: true, encoding: .utf8)
+            _ = try await agent.admin.reload(Levee_V1_ReloadRequest())
+            metrics = try await PrometheusText.scrape(address).1
+            #expect(metrics.value("levee_breaker_state", ["upstream": "inventory"]) == nil)
+            #expect(metrics.value("levee_breaker_open", ["upstream": "inventory"]) == nil)
+            #expect(metrics.value("levee_breaker_state", ["upstream": "payments"]) == 0)
+        }
+        try await server.stop()
+    }
+
     @Test("listen.http: off starts no listener")
     func off() async throws {
         try await AgentHarness.withAgent(yaml: "upstreams: {}", http: "off") { agent in

@@ -42,6 +42,9 @@ public final class AgentMetrics: Sendable {
     let factory: PrometheusMetricsFactory
     private let gossipSeen = Mutex(GossipTotals())
     private let level = Mutex(ServiceLevel.full)
+    /// The upstreams whose gauges the last scrape set, so that those of upstreams a reload removed are
+    /// withdrawn (a removed upstream's breaker must not stay open on a dashboard).
+    private let upstreamsWithGauges = Mutex(Set<String>())
 
     /// What `levee_service_level` says (the degradation rules drive it).
     public enum ServiceLevel: Int, Sendable {
@@ -95,10 +98,27 @@ public final class AgentMetrics: Sendable {
     /// Refreshes the gauges from the runtimes and the gossip node, then renders the text format
     /// (version 0.0.4).
     func render(registry upstreams: UpstreamRegistry, gossip: GossipNode?) -> [UInt8] {
-        for runtime in upstreams.runtimes() { refresh(runtime.gaugeSnapshot(), upstream: runtime.name) }
+        let runtimes = upstreams.runtimes()
+        let names = Set(runtimes.map(\.name))
+        let removed = upstreamsWithGauges.withLock { known in
+            defer { known = names }
+            return known.subtracting(names)
+        }
+        for name in removed {
+            for gauge in Self.upstreamGauges {
+                Gauge(label: gauge, dimensions: [("upstream", name)], factory: factory).destroy()
+            }
+        }
+        for runtime in runtimes { refresh(runtime.gaugeSnapshot(), upstream: runtime.name) }
         if let gossip { refresh(gossip) }
         return registry.emitToBuffer()
     }
+
+    /// The gauges each upstream has.
+    static let upstreamGauges = [
+        MetricName.breakerState, MetricName.breakerOpen, MetricName.inFlight, MetricName.queued,
+        MetricName.endpoints, MetricName.endpointsEjected, MetricName.budgetBalance,
+    ]
 
     private func refresh(_ snapshot: UpstreamRuntime.GaugeSnapshot, upstream: String) {
         let label = [("upstream", upstream)]
