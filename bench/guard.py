@@ -246,7 +246,7 @@ def start_agent(tmp, args, nginx_port, executor):
         config = os.path.join(tmp, "levee.yaml")
         with open(config, "w") as f:
             f.write(f"""service: bench
-listen: {{ socket: {sock}, admin_socket: {tmp}/admin.sock }}
+listen: {{ socket: {sock}, admin_socket: {tmp}/admin.sock, http: "off" }}
 upstreams:
   nginx:
     endpoints: ["127.0.0.1:{nginx_port}"]

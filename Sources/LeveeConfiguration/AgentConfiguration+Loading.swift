@@ -60,7 +60,7 @@ extension AgentConfiguration {
         if let node = top["service"] {
             configuration.service = try node.name(expected: "a service name without whitespace")
         }
-        if let section = try top.section("listen", keys: ["socket", "admin_socket"]) {
+        if let section = try top.section("listen", keys: ["socket", "admin_socket", "http"]) {
             configuration.listen = try ListenConfiguration(decoding: section, over: configuration.listen)
         }
         try top.read("dynamic_upstreams", into: &configuration.dynamicUpstreams)
@@ -164,6 +164,19 @@ extension ListenConfiguration {
                 throw node.error(expected: "a path other than listen.socket's")
             }
         }
+        if let node = section["http"] { http = try Self.httpAddress(node) }
+    }
+
+    /// `host:port` (port 0 for an ephemeral one), or `off`.
+    private static func httpAddress(_ node: ConfigurationNode) throws(ConfigurationFileError) -> String? {
+        let expected = "host:port such as 127.0.0.1:9901, or off"
+        if node.isNull { return nil }
+        let text = try node.string(expected: expected)
+        if text == "off" { return nil }
+        guard let address = EndpointAddress.parse(Substring(text), portRange: 0...65535) else {
+            throw node.error(expected: expected)
+        }
+        return address.description
     }
 
     /// An absolute path that fits in `sun_path`. A relative path would depend on the directory the

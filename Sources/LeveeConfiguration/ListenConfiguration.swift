@@ -1,14 +1,23 @@
 /// Where the agent listens (`listen`): two Unix-domain sockets, so that file permissions decide who
-/// may call upstreams (`socket`, mode 0660) and who may manage the agent (`admin_socket`, mode 0600).
+/// may call upstreams (`socket`, mode 0660) and who may manage the agent (`admin_socket`, mode 0600),
+/// and an HTTP listener for Prometheus and health probes (`http`).
 public struct ListenConfiguration: Sendable, Hashable {
     /// The Guard API socket (`listen.socket`): an absolute path.
     public var socket: String
     /// The Admin API socket (`listen.admin_socket`): an absolute path.
     public var adminSocket: String
+    /// `host:port` of the HTTP listener for `/metrics`, `/healthz` and `/readyz` (`listen.http`), or
+    /// nil when it is `off`. Port 0 takes an ephemeral port (tests).
+    public var http: String?
 
-    public init(socket: String, adminSocket: String) {
+    /// The HTTP listener of the built-in defaults: loopback only, so that metrics are not exposed
+    /// beyond the host unless the operator says so.
+    public static let defaultHTTP = "127.0.0.1:9901"
+
+    public init(socket: String, adminSocket: String, http: String? = ListenConfiguration.defaultHTTP) {
         self.socket = socket
         self.adminSocket = adminSocket
+        self.http = http
     }
 
     /// The longest socket path, in bytes: `sun_path` is 108 bytes on Linux, one of them the NUL.

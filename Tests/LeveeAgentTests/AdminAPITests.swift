@@ -83,6 +83,7 @@ struct AdminAPITests {
                 listen:
                   socket: \(agent.configuration.listen.socket)
                   admin_socket: \(agent.configuration.listen.adminSocket)
+                  http: 127.0.0.1:0
 
                 """
             try

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import LeveeAPI
+import LeveeAgent
 import LeveeTestKit
 import Testing
 
@@ -65,6 +66,8 @@ struct DegradationTests {
                 #expect(minimal.level == .minimal)
                 #expect(minimal.reasons == ["minimal: payments and inventory breakers open"])
                 try await eventually("the health tag says critical") { try await ownHealthTag(agent) == "critical" }
+                let address = try #require(agent.agent.httpAddress)
+                #expect(try await PrometheusText.scrape(address).1.value("levee_service_level") == 3)
 
                 // Recovery walks back up.
                 try await agent.setBreaker("inventory", .reset)

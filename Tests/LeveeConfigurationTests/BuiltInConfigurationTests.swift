@@ -56,6 +56,14 @@ struct BuiltInConfigurationTests {
         )
     }
 
+    @Test func httpListener() throws {
+        #expect(try parse("service: x\n").listen.http == "127.0.0.1:9901")
+        #expect(try parse("listen:\n  http: off\n").listen.http == nil)
+        #expect(try parse("listen:\n  http: 127.0.0.1:0\n").listen.http == "127.0.0.1:0")
+        #expect(try parse("listen:\n  http: \"[::1]:9100\"\n").listen.http == "[::1]:9100")
+        #expect(AgentConfiguration.builtIn(environment: [:], uid: 0).listen.http == ListenConfiguration.defaultHTTP)
+    }
+
     @Test func emptyGossipSectionTakesDefaults() throws {
         #expect(try parse("gossip:\n").gossip == .defaults)
         #expect(try parse("service: x\n").gossip == nil)

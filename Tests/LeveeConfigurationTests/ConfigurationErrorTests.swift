@@ -361,6 +361,14 @@ struct ConfigurationErrorTests {
             expected: "a path other than listen.socket's"
         ),
         BadDocument(
+            name: "http listener address",
+            yaml: "listen:\n  http: 9901\n",
+            keyPath: "listen.http",
+            line: 2,
+            expected: "host:port such as 127.0.0.1:9901, or off",
+            value: "9901"
+        ),
+        BadDocument(
             name: "service name",
             yaml: "service: \"two words\"\n",
             keyPath: "service",

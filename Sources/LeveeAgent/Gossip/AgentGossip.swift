@@ -125,6 +125,7 @@ public final class AgentGossip: Service, Sendable {
 
     private func receive() async {
         for await event in node.events.cancelOnGracefulShutdown() {
+            noteMembership(event)
             guard case .userEvent(let name, let payload, _) = event, name == HealthReport.eventName else { continue }
             guard let report = HealthReport(payload: payload) else {
                 counters.withLock { $0.reportsMalformed += 1 }
@@ -135,6 +136,39 @@ public final class AgentGossip: Service, Sendable {
             let now = clock.now()
             board.withLock { $0.record(report, now: now) }
             if case .breaker = report { evaluatePeers() }
+        }
+    }
+
+    /// One line per change of a member's status, with its cause.
+    private func noteMembership(_ event: GossipEvent) {
+        func line(_ level: Logger.Level, _ member: GossipMember, _ change: String, cause: String) {
+            logger.log(
+                level: level,
+                "gossip member \(member.name) \(change)",
+                metadata: ["member": "\(member.name)", "address": "\(member.address)", "cause": "\(cause)"]
+            )
+        }
+        switch event {
+        case .memberJoined(let member):
+            line(.notice, member, "joined", cause: "alive")
+        case .memberLeaving(let member):
+            line(.notice, member, "is leaving", cause: "leave intent")
+        case .memberLeft(let member):
+            line(.notice, member, "left", cause: "left gracefully")
+        case .memberFailed(let member):
+            line(.warning, member, "failed", cause: "failure detector declared it dead")
+        case .memberReaped(let member):
+            line(.info, member, "reaped", cause: "forgotten after its timeout")
+        case .memberUpdated(let member):
+            line(
+                .info,
+                member,
+                "updated",
+                cause:
+                    "tags \(member.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"
+            )
+        case .userEvent, .query:
+            break
         }
     }
 

@@ -7,17 +7,25 @@ import ServiceLifecycle
 import UnixSignals
 
 /// The agent: the Guard server on the app socket, the Admin server on the admin socket, the upstream
-/// runtimes, their housekeeping and active health checks, as services of one `ServiceGroup`.
+/// runtimes, their housekeeping and active health checks, and the HTTP listener for metrics and probes,
+/// as services of one `ServiceGroup`.
 ///
-/// Everything that can fail at start — the configuration, the sockets — fails in `init`, before any
-/// service runs: the agent never half-starts. On SIGTERM or SIGINT the servers stop accepting, calls
-/// in flight finish (up to `drainTimeout`), the sockets are removed, then the outbound connections close.
-/// On SIGHUP it reloads its configuration file (``Reloader``).
+/// Everything that can fail at start — the configuration, the sockets, the HTTP port — fails in
+/// `init`, before any service runs: the agent never half-starts. On SIGTERM or SIGINT `/readyz` turns
+/// 503, the servers stop accepting, calls in flight finish (up to `drainTimeout`), the sockets are
+/// removed, then the outbound connections close, and the HTTP listener last. On SIGHUP it reloads its
+/// configuration file (``Reloader``).
 public struct Agent: Sendable {
     public let configuration: AgentConfiguration
     public let registry: UpstreamRegistry
     /// The agent's gossip pool member, when the configuration has a `gossip` section.
     public let gossip: AgentGossip?
+    /// The agent's metrics (its own Prometheus registry).
+    public let metrics: AgentMetrics
+    /// `host:port` of the HTTP listener, with the real port when `listen.http` asked for port 0; nil
+    /// when it is off.
+    public let httpAddress: String?
+    private let readiness: Readiness
     private let guardSocket: UnixListeningSocket
     private let adminSocket: UnixListeningSocket
     private let services: [any Service]
@@ -40,11 +48,14 @@ public struct Agent: Sendable {
     ) throws {
         let clock = MonotonicClock()
         let runner = GRPCClientRunner()
+        let metrics = AgentMetrics()
+        let readiness = Readiness()
         let registry = try UpstreamRegistry(
             configuration: configuration,
             clock: clock,
             logger: logger,
-            clientRunner: runner
+            clientRunner: runner,
+            metrics: metrics
         )
         let gossip = try configuration.gossip.map { settings in
             try AgentGossip(
@@ -66,6 +77,27 @@ public struct Agent: Sendable {
         } catch {
             guardSocket.abandon()
             throw error
+        }
+        var httpListener: HTTPListener?
+        if let http = configuration.listen.http {
+            do {
+                guard let address = EndpointAddress.parse(Substring(http), portRange: 0...65535) else {
+                    throw HTTPListenerError(address: http, reason: "not a host:port")
+                }
+                let routes = HTTPRoutes(
+                    metrics: metrics,
+                    registry: registry,
+                    gossip: gossip?.node,
+                    readiness: readiness
+                )
+                httpListener = try HTTPListener.bind(http, host: address.host, port: address.port) { method, path in
+                    routes.answer(method, path)
+                }
+            } catch {
+                guardSocket.abandon()
+                adminSocket.abandon()
+                throw error
+            }
         }
 
         let guardServer = GRPCServer(
@@ -89,7 +121,8 @@ public struct Agent: Sendable {
                     identity: AgentIdentity(version: version),
                     reloader: reloader,
                     gossip: gossip,
-                    logger: logger
+                    logger: logger,
+                    httpAddress: httpListener?.address
                 )
             ]
         )
@@ -102,9 +135,15 @@ public struct Agent: Sendable {
         self.handlesSignals = handlesSignals
         self.gossip = gossip
         self.reloader = reloader
-        // Shut down in reverse: admin, then guard (draining calls), then the gossip member (leaving
-        // the pool), then health checks, then housekeeping, then the outbound clients.
-        var services: [any Service] = [
+        self.metrics = metrics
+        self.readiness = readiness
+        httpAddress = httpListener?.address
+        // Shut down in reverse: `/readyz` turns 503, then admin, then guard (draining calls), then the
+        // gossip member (leaving the pool), then health checks, then housekeeping, then the outbound
+        // clients, and the HTTP listener last, so that probes see the drain.
+        var services: [any Service] = []
+        if let httpListener { services.append(httpListener) }
+        services += [
             OutboundClientsService(runner: runner, registry: registry),
             HousekeepingService(registry: registry),
             HealthCheckService(registry: registry, clock: clock),
@@ -113,6 +152,7 @@ public struct Agent: Sendable {
         services += [
             ServerService(server: guardServer, socket: guardSocket, logger: logger),
             ServerService(server: adminServer, socket: adminSocket, logger: logger),
+            DrainNotice(readiness: readiness),
         ]
         self.services = services
     }
@@ -126,16 +166,22 @@ public struct Agent: Sendable {
     /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then drains and cleans up. When it
     /// handles signals, SIGHUP reloads the configuration file.
     public func run() async throws {
-        // Trap SIGHUP first, before the servers answer: its default action would end the agent.
+        // Trap SIGHUP first, before the servers answer: its default action would end the agent. The
+        // reload service goes before DrainNotice, which must stay the first to hear of a shutdown.
         var services = services
         if handlesSignals {
             let hangups = await UnixSignalsSequence(trapping: .sighup)
-            services.append(ReloadSignalService(hangups: hangups, reloader: reloader, logger: logger))
+            services.insert(
+                ReloadSignalService(hangups: hangups, reloader: reloader, logger: logger),
+                at: services.count - 1
+            )
         }
+        readiness.serve()
         logger.notice(
             "levee agent listening",
             metadata: [
                 "socket": "\(guardSocket.path)", "admin_socket": "\(adminSocket.path)",
+                "http": "\(httpAddress ?? "off")",
                 "upstreams": "\(configuration.upstreams.count)",
                 "config": "\(configuration.sourcePath ?? "built-in defaults")",
             ]
@@ -165,6 +211,17 @@ struct ServerService: Service {
         } onGracefulShutdown: {
             server.beginGracefulShutdown()
         }
+    }
+}
+
+/// The first service to hear of a graceful shutdown (it is the last of the group): marks the agent
+/// as draining, so that `/readyz` answers 503 while the servers drain.
+struct DrainNotice: Service {
+    let readiness: Readiness
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        readiness.drain()
     }
 }
 

@@ -22,6 +22,8 @@ public final class UpstreamRegistry: Sendable {
     private let clock: MonotonicClock
     private let logger: Logger
     private let clientRunner: GRPCClientRunner
+    /// Where the runtimes' counters and histograms go; nil exports nothing.
+    let metrics: AgentMetrics?
     /// Breaker transitions and endpoint ejections of every runtime, for the gossip pool.
     public let events: AgentEvents
 
@@ -30,8 +32,10 @@ public final class UpstreamRegistry: Sendable {
         configuration: AgentConfiguration,
         clock: MonotonicClock,
         logger: Logger,
-        clientRunner: GRPCClientRunner
+        clientRunner: GRPCClientRunner,
+        metrics: AgentMetrics? = nil
     ) throws(ConfigurationFileError) {
+        self.metrics = metrics
         self.clock = clock
         self.logger = logger
         self.clientRunner = clientRunner
@@ -69,7 +73,8 @@ public final class UpstreamRegistry: Sendable {
                 executor: executor,
                 clock: clock,
                 logger: logger,
-                events: events
+                events: events,
+                metrics: metrics?.upstream(upstream.name) ?? .disabled
             )
         } catch {
             let prefix = upstream.isDynamic ? "defaults" : "upstreams.\(upstream.name)"

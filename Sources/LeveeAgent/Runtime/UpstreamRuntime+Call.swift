@@ -56,6 +56,7 @@ extension UpstreamRuntime {
 
         // An expired deadline sends nothing.
         if deadline.isExpired(now: start) {
+            metrics.reject(.deadline)
             return finish(.timeout, "the deadline was already spent when the call arrived: nothing sent")
         }
 
@@ -66,6 +67,7 @@ extension UpstreamRuntime {
             permit = admitted
         case .rejected(let rejection):
             response.retryAfterMs = rejection.retryAfter?.wireMilliseconds ?? 0
+            metrics.reject(.circuitOpen)
             return finish(.circuitOpen, Self.describe(rejection))
         }
 
@@ -74,6 +76,7 @@ extension UpstreamRuntime {
             break
         case .rejected(let reason):
             state.withLock { _ = $0.breaker.release(permit) }
+            metrics.reject(.bulkheadFull)
             return finish(.bulkheadFull, reason)
         }
         state.withLock { state in
@@ -128,7 +131,10 @@ extension UpstreamRuntime {
             }
             guard let (endpoint, address, generation) = picked else {
                 state.withLock { _ = $0.breaker.release(permit) }
-                if last == nil { return finish(.noHealthyEndpoint, "the upstream has no endpoint to call") }
+                if last == nil {
+                    metrics.reject(.noHealthyEndpoint)
+                    return finish(.noHealthyEndpoint, "the upstream has no endpoint to call")
+                }
                 break attempting
             }
             let attemptTimeout = deadline.attemptTimeout(configured: policy.timeouts.attempt, now: now)
@@ -188,6 +194,12 @@ extension UpstreamRuntime {
             }
             note(transition)
             note(event, endpoint: address)
+            metrics.recordAttempt(duration: end - now)
+            switch decision {
+            case .retry: metrics.recordRetry(allowed: true)
+            case .stop(.budgetExhausted): metrics.recordRetry(allowed: false)
+            case .stop: break
+            }
 
             guard case .retry(let delay, let avoid) = decision else {
                 if case .stop(let reason) = decision { stopDetail = Self.describe(reason, attempts: attempts) }
@@ -284,7 +296,10 @@ extension UpstreamRuntime {
     }
 
     private func count(_ response: Levee_V1_CallResponse) {
+        let now = clock.now()
+        let elapsed = Duration.microseconds(Int64(clamping: response.elapsedUs))
         state.withLock { state in
+            state.recent.record(elapsed, failed: response.outcome != .ok, now: now)
             switch response.outcome {
             case .ok: state.counters.ok += 1
             case .upstreamFailure: state.counters.upstreamFailure += 1
@@ -301,6 +316,7 @@ extension UpstreamRuntime {
             default: break
             }
         }
+        metrics.recordCall(response.outcome, fallback: response.fallback, duration: elapsed)
     }
 
     /// The stale-fallback key: the app's, or "METHOD path" for reads, or the gRPC method and message.

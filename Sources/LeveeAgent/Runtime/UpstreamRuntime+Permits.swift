@@ -48,10 +48,12 @@ extension UpstreamRuntime {
             permit = admitted
         case .rejected(let rejection):
             response.retryAfterMs = rejection.retryAfter?.wireMilliseconds ?? 0
+            metrics.reject(.circuitOpen)
             return deny(.circuitOpen, .circuitOpen, Self.describe(rejection))
         }
         if case .rejected(let reason) = await acquireSlot(priority: priority, deadline: deadline) {
             state.withLock { _ = $0.breaker.release(permit) }
+            metrics.reject(.bulkheadFull)
             return deny(.bulkheadFull, .bulkheadFull, reason)
         }
 
@@ -89,8 +91,10 @@ extension UpstreamRuntime {
         }
         guard granted else {
             releaseSlot(priority: priority)
+            metrics.recordRetry(allowed: false)
             return deny(.unspecified, .retryBudgetExhausted, "the retry budget is exhausted")
         }
+        if retry > 0 { metrics.recordRetry(allowed: true) }
         response.granted = true
         response.permitID = permitID
         response.backoffMs = backoff.wireMilliseconds
@@ -132,6 +136,9 @@ extension UpstreamRuntime {
             return (lease, transition, event, address, state.breaker.state)
         }
         guard let (lease, transition, event, address, breakerState) = found else { return nil }
+        metrics.recordAttempt(
+            duration: request.durationUs > 0 ? .microseconds(Int64(clamping: request.durationUs)) : nil
+        )
         releaseSlot(priority: lease.priority)
         note(transition)
         note(event, endpoint: address)

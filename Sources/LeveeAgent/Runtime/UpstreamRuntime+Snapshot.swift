@@ -57,6 +57,12 @@ extension UpstreamRuntime {
             info.maxQueue = UInt32(clamping: policy.bulkhead.maxQueue)
             info.budgetBalance = UInt32(clamping: state.budget.balance(now: now))
             info.leases = UInt32(clamping: state.leases.count)
+            info.reservedCritical = UInt32(clamping: policy.bulkhead.reservedCritical)
+            let recent = state.recent.summary(now: now)
+            info.recentCalls = UInt32(clamping: recent.calls)
+            info.recentFailures = UInt32(clamping: recent.failures)
+            info.latencyP50Us = recent.p50.microseconds
+            info.latencyP99Us = recent.p99.microseconds
             info.counters = state.counters
             info.peersReportingOpen = state.peersReportingOpen
             info.discover = configuration.discover ?? ""
@@ -76,6 +82,31 @@ extension UpstreamRuntime {
                 return endpoint
             }
             return info
+        }
+    }
+
+    /// What the gauges of `/metrics` show of this upstream.
+    struct GaugeSnapshot: Sendable {
+        var breaker: CircuitBreaker.State
+        var inFlight: Int
+        var queued: Int
+        var endpoints: Int
+        var ejected: Int
+        var budgetBalance: Int
+    }
+
+    /// The gauges now, taken under the lock at scrape time.
+    func gaugeSnapshot() -> GaugeSnapshot {
+        let now = clock.now()
+        return state.withLock { state in
+            GaugeSnapshot(
+                breaker: state.breaker.state,
+                inFlight: state.bulkhead.inFlight,
+                queued: state.bulkhead.queued,
+                endpoints: state.endpoints.count,
+                ejected: state.endpoints.indices.count(where: { !state.outliers.isAvailable($0, now: now) }),
+                budgetBalance: Int(state.budget.balance(now: now))
+            )
         }
     }
 

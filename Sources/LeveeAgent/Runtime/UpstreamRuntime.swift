@@ -19,6 +19,8 @@ public final class UpstreamRuntime: Sendable {
     let retryPolicy: RetryPolicy
     let state: Mutex<State>
     let events: AgentEvents?
+    /// The counters and histograms this upstream exports (`levee_calls_total` and friends).
+    let metrics: UpstreamMetrics
 
     /// The mutable part, only touched under the lock.
     struct State: Sendable {
@@ -39,6 +41,8 @@ public final class UpstreamRuntime: Sendable {
         var waiters: [UInt64: Waiter] = [:]
         var stale: StaleCache<UpstreamResponse>?
         var counters = Levee_V1_UpstreamCounters()
+        /// The calls that finished in the last 10 seconds, for `levee upstreams`.
+        var recent = RecentLatencyWindow()
         var leases: [String: Lease] = [:]
         var callsInProgress = 0
         /// Callers that the registry handed this runtime to and that have not yet handed it back
@@ -82,7 +86,8 @@ public final class UpstreamRuntime: Sendable {
         executor: any UpstreamExecutor,
         clock: MonotonicClock,
         logger: Logger,
-        events: AgentEvents? = nil
+        events: AgentEvents? = nil,
+        metrics: UpstreamMetrics = .disabled
     ) throws(ConfigurationError) {
         let policy = configuration.policy
         try policy.validate()
@@ -90,6 +95,7 @@ public final class UpstreamRuntime: Sendable {
         self.executor = executor
         self.clock = clock
         self.events = events
+        self.metrics = metrics
         var logger = logger
         logger[metadataKey: "upstream"] = "\(configuration.name)"
         self.logger = logger
@@ -233,12 +239,15 @@ public final class UpstreamRuntime: Sendable {
         switch event.kind {
         case .ejected(let until, let multiplier):
             let seconds = (until - clock.now()).configDescription
-            logger.warning("endpoint \(endpoint) ejected for \(seconds) (x\(multiplier))")
+            logger.warning(
+                "endpoint \(endpoint) ejected for \(seconds) (x\(multiplier))",
+                metadata: ["cause": "consecutive_failures reached"]
+            )
             events?.send(.endpoint(upstream: configuration.name, endpoint: endpoint.description, ejected: true))
         case .ejectionSkipped:
             logger.notice("endpoint \(endpoint) kept in rotation: max_ejection_percent reached")
         case .restored:
-            logger.notice("endpoint \(endpoint) restored")
+            logger.notice("endpoint \(endpoint) restored", metadata: ["cause": "ejection ended"])
             events?.send(.endpoint(upstream: configuration.name, endpoint: endpoint.description, ejected: false))
         case .failedHealthCheck:
             logger.warning("endpoint \(endpoint) failed its health check")

@@ -2,6 +2,7 @@ import Foundation
 public import GRPCCore
 public import LeveeAPI
 public import LeveeConfiguration
+import LeveeGossipNIO
 import LeveePolicy
 public import Logging
 
@@ -12,14 +13,18 @@ public struct AdminService: Levee_V1_Admin.SimpleServiceProtocol {
     let reloader: Reloader
     let gossip: AgentGossip?
     let logger: Logger
+    /// `host:port` of the HTTP listener, for `levee status`; nil when it is off.
+    let httpAddress: String?
 
     public init(
         registry: UpstreamRegistry,
         identity: AgentIdentity,
         reloader: Reloader,
         gossip: AgentGossip?,
-        logger: Logger
+        logger: Logger,
+        httpAddress: String? = nil
     ) {
+        self.httpAddress = httpAddress
         self.registry = registry
         self.identity = identity
         self.reloader = reloader
@@ -51,6 +56,10 @@ public struct AdminService: Levee_V1_Admin.SimpleServiceProtocol {
         status.configGeneration = registry.generation
         status.openBreakers = runtimes.filter { $0.breakerState != .closed }.map(\.name)
         status.level = Levee_V1_ServiceLevelState(registry.serviceLevel())
+        status.httpListen = httpAddress ?? ""
+        if let gossip {
+            for member in gossip.node.members { status.membersByStatus["\(member.status)", default: 0] += 1 }
+        }
         return status
     }
 

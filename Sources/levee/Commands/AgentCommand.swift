@@ -26,8 +26,17 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-socket"), help: "Override listen.admin_socket: the admin socket (mode 0600).")
     var adminSocket: String?
 
+    @Option(
+        name: .customLong("http"),
+        help: "Override listen.http: HOST:PORT of the /metrics, /healthz and /readyz listener, or off."
+    )
+    var http: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
+
+    @Option(name: .customLong("log-format"), help: "text, or json (one object per line) for log shippers.")
+    var logFormat: String = "text"
 
     @Option(name: .customLong("drain-timeout"), help: "Seconds to let calls in flight finish at shutdown.")
     var drainTimeout: Double = 10
@@ -35,6 +44,16 @@ struct AgentCommand: AsyncParsableCommand {
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level: expected trace, debug, info, notice, warning, error or critical")
+        }
+        guard logFormat == "text" || logFormat == "json" else {
+            throw ValidationError("--log-format: expected text or json")
+        }
+        var httpOverride: String??
+        if let http {
+            guard http == "off" || EndpointAddress.parse(Substring(http), portRange: 0...65535) != nil else {
+                throw ValidationError("--http: expected HOST:PORT (such as 127.0.0.1:9901), or off")
+            }
+            httpOverride = .some(http == "off" ? nil : http)
         }
         let environment = ProcessInfo.processInfo.environment
         let uid = getuid()
@@ -50,8 +69,15 @@ struct AgentCommand: AsyncParsableCommand {
         }
         if let socket { configuration.listen.socket = socket }
         if let adminSocket { configuration.listen.adminSocket = adminSocket }
+        if let httpOverride { configuration.listen.http = httpOverride }
 
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

@@ -26,9 +26,12 @@ struct AgentHarness: Sendable {
         return path
     }
 
-    /// Runs `body` against an agent configured by `yaml` (its `listen` section is supplied here).
+    /// Runs `body` against an agent configured by `yaml` (its `listen` section is supplied here). The
+    /// HTTP listener takes an ephemeral port unless `http` says otherwise, so that many agents can run
+    /// at once.
     static func withAgent<R: Sendable>(
         yaml: String,
+        http: String = "127.0.0.1:0",
         _ body: (AgentHarness) async throws -> R
     ) async throws -> R {
         let directory = try makeDirectory()
@@ -37,6 +40,7 @@ struct AgentHarness: Sendable {
             listen:
               socket: \(directory)/levee.sock
               admin_socket: \(directory)/admin.sock
+              http: \(http)
             \(yaml)
             """
         let file = "\(directory)/levee.yaml"

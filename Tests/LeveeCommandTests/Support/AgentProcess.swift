@@ -30,6 +30,7 @@ final class AgentProcess: Sendable {
         listen:
           socket: \(socket)
           admin_socket: \(admin)
+          http: 127.0.0.1:0
         \(yaml)
         """.write(toFile: config, atomically: true, encoding: .utf8)
         return (directory, config, socket, admin)
@@ -52,13 +53,18 @@ final class AgentProcess: Sendable {
     }
 
     /// Starts `levee agent --config FILE` and waits (bounded poll) until both sockets answer.
-    static func start(yaml: String, readyTimeout: Duration = .seconds(20)) async throws -> AgentProcess {
+    static func start(
+        yaml: String,
+        arguments: [String] = [],
+        readyTimeout: Duration = .seconds(20)
+    ) async throws -> AgentProcess {
         let (directory, config, socket, admin) = try makeConfig(yaml)
         return try await start(
             directory: directory,
             config: config,
             socket: socket,
             admin: admin,
+            arguments: arguments,
             readyTimeout: readyTimeout
         )
     }
@@ -68,6 +74,7 @@ final class AgentProcess: Sendable {
         config: String,
         socket: String,
         admin: String,
+        arguments: [String] = [],
         readyTimeout: Duration = .seconds(20)
     ) async throws -> AgentProcess {
         let errorPath = "\(directory)/agent.err"
@@ -76,7 +83,7 @@ final class AgentProcess: Sendable {
         defer { try? error.close() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try CommandRunner.leveeExecutable())
-        process.arguments = ["agent", "--config", config, "--log-level", "notice"]
+        process.arguments = ["agent", "--config", config, "--log-level", "notice"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = error
         process.standardInput = FileHandle.nullDevice
@@ -119,6 +126,24 @@ final class AgentProcess: Sendable {
 
     /// What the agent logged.
     var standardError: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+
+    /// `host:port` of the agent's HTTP listener, read from its "listening" log line (text or JSON);
+    /// polls until that line is written, at most `timeout`.
+    func httpAddress(within timeout: Duration = .seconds(10)) async throws -> String {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            let log = standardError
+            for marker in ["http=", "\"http\":\""] {
+                if let range = log.range(of: marker) {
+                    let address = log[range.upperBound...].prefix { !" \"\n,}".contains($0) }
+                    if !address.isEmpty { return String(address) }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ChildProcess.Failure(description: "the agent did not log its HTTP address: \(standardError)")
+    }
 
     /// Polls until the agent has exited, at most `timeout`; its status, or nil when still running.
     func waitForExit(within timeout: Duration) async -> Int32? {

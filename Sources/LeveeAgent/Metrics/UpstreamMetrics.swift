@@ -1,0 +1,107 @@
+import CoreMetrics
+import LeveeAPI
+import LeveePolicy
+
+/// The counters and histograms of one upstream, made once per runtime through the agent's own
+/// metrics factory and incremented where the events happen (outside the runtime's lock).
+///
+/// Every label value is made up front, so a scrape shows each outcome, cause and kind at 0 before the
+/// first one happens (rate() and alerts then see the series from the start).
+public struct UpstreamMetrics: Sendable {
+    /// `levee_calls_total{upstream,outcome}`, by the outcome's label value.
+    let calls: [Levee_V1_Outcome: Counter]
+    let attempts: Counter
+    let retries: Counter
+    let retriesDenied: Counter
+    let fallbacks: [Levee_V1_Fallback: Counter]
+    let rejections: [RejectionCause: Counter]
+    let callDuration: Timer
+    let attemptDuration: Timer
+
+    /// Why a call was refused without reaching the upstream: `levee_rejections_total{cause}`.
+    public enum RejectionCause: String, CaseIterable, Sendable {
+        case circuitOpen = "circuit_open"
+        case bulkheadFull = "bulkhead_full"
+        case deadline
+        case noHealthyEndpoint = "no_healthy_endpoint"
+    }
+
+    /// Metrics that go nowhere: for runtimes made without an agent (unit tests).
+    public static let disabled = UpstreamMetrics(upstream: "", factory: NOOPMetricsHandler.instance)
+
+    init(upstream: String, factory: any MetricsFactory) {
+        let label = [("upstream", upstream)]
+        var calls: [Levee_V1_Outcome: Counter] = [:]
+        for outcome in Self.outcomes {
+            calls[outcome] = Counter(
+                label: MetricName.calls,
+                dimensions: label + [("outcome", outcome.metricLabel)],
+                factory: factory
+            )
+        }
+        self.calls = calls
+        attempts = Counter(label: MetricName.attempts, dimensions: label, factory: factory)
+        retries = Counter(label: MetricName.retries, dimensions: label, factory: factory)
+        retriesDenied = Counter(label: MetricName.retriesDenied, dimensions: label, factory: factory)
+        fallbacks = [
+            .stale: Counter(label: MetricName.fallbacks, dimensions: label + [("kind", "stale")], factory: factory),
+            .static: Counter(label: MetricName.fallbacks, dimensions: label + [("kind", "static")], factory: factory),
+        ]
+        var rejections: [RejectionCause: Counter] = [:]
+        for cause in RejectionCause.allCases {
+            rejections[cause] = Counter(
+                label: MetricName.rejections,
+                dimensions: label + [("cause", cause.rawValue)],
+                factory: factory
+            )
+        }
+        self.rejections = rejections
+        callDuration = Timer(label: MetricName.callDuration, dimensions: label, factory: factory)
+        attemptDuration = Timer(label: MetricName.attemptDuration, dimensions: label, factory: factory)
+    }
+
+    /// The outcomes a call can end with.
+    static let outcomes: [Levee_V1_Outcome] = [
+        .ok, .upstreamFailure, .timeout, .connectFailure, .circuitOpen, .bulkheadFull, .noHealthyEndpoint,
+        .faultInjected,
+    ]
+
+    /// A call ended: its outcome, its fallback, its duration.
+    func recordCall(_ outcome: Levee_V1_Outcome, fallback: Levee_V1_Fallback, duration: Duration) {
+        calls[outcome]?.increment()
+        fallbacks[fallback]?.increment()
+        callDuration.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// An attempt (a request sent to an endpoint) ended after `duration`.
+    func recordAttempt(duration: Duration?) {
+        attempts.increment()
+        if let duration { attemptDuration.recordNanoseconds(duration.nanoseconds) }
+    }
+
+    /// A retry was decided (`true`), or the retry budget refused one (`false`).
+    func recordRetry(allowed: Bool) {
+        (allowed ? retries : retriesDenied).increment()
+    }
+
+    func reject(_ cause: RejectionCause) {
+        rejections[cause]?.increment()
+    }
+}
+
+extension Levee_V1_Outcome {
+    /// The `outcome` label value: the proto name in lower case, without its prefix.
+    var metricLabel: String {
+        switch self {
+        case .ok: "ok"
+        case .upstreamFailure: "upstream_failure"
+        case .timeout: "timeout"
+        case .connectFailure: "connect_failure"
+        case .circuitOpen: "circuit_open"
+        case .bulkheadFull: "bulkhead_full"
+        case .noHealthyEndpoint: "no_healthy_endpoint"
+        case .faultInjected: "fault_injected"
+        default: "unspecified"
+        }
+    }
+}
