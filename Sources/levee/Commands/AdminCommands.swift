@@ -21,6 +21,7 @@ struct Status: AsyncParsableCommand {
                 "in_flight": Int(status.inFlight),
                 "config_generation": Int(status.configGeneration), "open_breakers": status.openBreakers,
                 "level": status.level.level.name, "level_reasons": status.level.reasons,
+                "http_listen": status.httpListen, "members_by_status": status.membersByStatus.mapValues { Int($0) },
             ])
             return
         }
@@ -32,6 +33,11 @@ struct Status: AsyncParsableCommand {
         )
         print("socket:       \(status.socket)")
         print("admin socket: \(status.adminSocket)")
+        print("metrics:      \(status.httpListen.isEmpty ? "off" : "http://\(status.httpListen)/metrics")")
+        if !status.membersByStatus.isEmpty {
+            let members = status.membersByStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+            print("gossip pool:  \(members.joined(separator: ", "))")
+        }
         print("upstreams:    \(status.upstreams), in flight: \(status.inFlight)")
         print(
             "breakers not closed: \(status.openBreakers.isEmpty ? "none" : status.openBreakers.joined(separator: ", "))"
