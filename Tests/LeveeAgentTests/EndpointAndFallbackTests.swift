@@ -97,7 +97,7 @@ struct EndpointAndFallbackTests {
                 upstreams:
                   payments:
                     endpoints: ["\(server.address)"]
-                    timeouts: { connect: 500ms, attempt: 1500ms, total: 2s }
+                    timeouts: { connect: 500ms, attempt: 5s, total: 6s }
                     retry: { max_attempts: 1 }
                     bulkhead: { max_concurrent: 2, max_queue: 4, queue_timeout: 1s, reserved_critical: 1 }
                 """

@@ -9,12 +9,12 @@ import Testing
 /// agent: rotation, the admin API's view, outlier ejection and the panic rule.
 @Suite(.timeLimit(.minutes(2)))
 struct HealthCheckTests {
-    /// An HTTP upstream over `endpoints`, checked every 200 ms (timeouts generous enough for a loaded
+    /// An HTTP upstream over `endpoints`, checked every 500 ms (timeouts generous enough for a loaded
     /// machine); the breaker never trips and nothing is retried, so every call shows the balancer's
     /// choice.
     static func httpUpstream(
         _ endpoints: [String],
-        healthCheck: String = "{ interval: 200ms, timeout: 150ms, healthy_threshold: 2, unhealthy_threshold: 3 }",
+        healthCheck: String = "{ interval: 500ms, timeout: 450ms, healthy_threshold: 2, unhealthy_threshold: 3 }",
         outlierDetection: String = "{ consecutive_failures: 1000 }"
     ) -> String {
         """
@@ -128,7 +128,7 @@ struct HealthCheckTests {
             try await eventually("the slow endpoint is out of rotation, for timeouts") {
                 let endpoint = try await Self.endpoint(slow.address, in: agent)
                 return endpoint.health == "unhealthy" && !endpoint.inRotation
-                    && endpoint.healthDetail == "timeout after 150 ms"
+                    && endpoint.healthDetail == "timeout after 450 ms"
             }
         }
         try await good.stop()
@@ -152,8 +152,8 @@ struct HealthCheckTests {
                             retry: { max_attempts: 1 }
                             health_check:
                               service: payments.v1.Payments
-                              interval: 200ms
-                              timeout: 150ms
+                              interval: 500ms
+                              timeout: 450ms
                         """
                 ) { agent in
                     try await eventually("the NOT_SERVING endpoint is out of rotation") {
@@ -329,11 +329,11 @@ struct HealthCheckTests {
                     tls: true
                     tls_ca_file: \(certificate)
                     endpoints: ["\(server.address)"]
-                    health_check: { interval: 200ms, timeout: 150ms }
+                    health_check: { interval: 500ms, timeout: 450ms }
                   untrusted:
                     tls: true
                     endpoints: ["\(server.address)"]
-                    health_check: { interval: 200ms, timeout: 150ms }
+                    health_check: { interval: 500ms, timeout: 450ms }
                 """
         ) { agent in
             try await eventually("the trusted server passes its checks") {

@@ -82,6 +82,9 @@ struct ReloadUnderLoadTests {
                             } catch let error as RPCError {
                                 tally.record(upstream, "rpc \(error.code): \(error.message)")
                             }
+                            // Paced (about 400 calls/s in all), so that the load does not starve the
+                            // tests running beside this one.
+                            try await Task.sleep(for: .milliseconds(10))
                         }
                     }
                 }

@@ -15,7 +15,7 @@ struct SeedScenarioTests {
         upstreams:
           payments:
             endpoints: ["\(payments)"]
-            timeouts: { connect: 500ms, attempt: 1s, total: 2s }
+            timeouts: { connect: 500ms, attempt: 2s, total: 3s }
             retry: { max_attempts: 1 }
             breaker:
               window: { kind: count, size: 20 }

@@ -15,7 +15,7 @@ struct HealthCheckCommandTests {
                 upstreams:
                   payments:
                     endpoints: ["\(good.address)", "\(sick.address)"]
-                    health_check: { interval: 200ms, timeout: 150ms, unhealthy_threshold: 2 }
+                    health_check: { interval: 500ms, timeout: 450ms, unhealthy_threshold: 2 }
                 """
         )
         let clock = ContinuousClock()
