@@ -238,9 +238,10 @@ public final class UpstreamRuntime: Sendable {
         guard let event, let endpoint else { return }
         switch event.kind {
         case .ejected(let until, let multiplier):
-            let seconds = (until - clock.now()).configDescription
+            // Rounded to the millisecond: "30s", not the nanoseconds left after the decision.
+            let left = Duration.milliseconds(((until - clock.now()).nanoseconds + 500_000) / 1_000_000)
             logger.warning(
-                "endpoint \(endpoint) ejected for \(seconds) (x\(multiplier))",
+                "endpoint \(endpoint) ejected for \(left.configDescription) (x\(multiplier))",
                 metadata: ["cause": "consecutive_failures reached"]
             )
             events?.send(.endpoint(upstream: configuration.name, endpoint: endpoint.description, ejected: true))
