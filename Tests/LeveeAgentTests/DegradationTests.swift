@@ -9,6 +9,26 @@ import Testing
 /// operator (Status) and the peers (the gossip `health` tag).
 @Suite(.timeLimit(.minutes(2)))
 struct DegradationTests {
+    /// A shop: recommendations (its breaker opens after 3 failures) degrades it; payments and
+    /// inventory (at `essentials`) both down make it minimal.
+    static func shop(recommendations: String, essentials: String) -> String {
+        """
+        service: shop
+        upstreams:
+          recommendations:
+            endpoints: ["\(recommendations)"]
+            retry: { max_attempts: 1 }
+            breaker: { min_calls: 3, failure_rate: 50, open_for: 1m }
+          payments: { endpoints: ["\(essentials)"] }
+          inventory: { endpoints: ["\(essentials)"] }
+        degradation:
+          degraded:
+            - open: [recommendations]
+          minimal:
+            - open: [payments, inventory]
+        """
+    }
+
     @Test(
         "recommendations open → DEGRADED; payments and inventory open → MINIMAL; each change reaches Watch, Status and the health tag"
     )
@@ -17,21 +37,10 @@ struct DegradationTests {
         recommendations.behaviour = .respond(status: 500, body: "down")
         let healthy = try await TestHTTPServer.start()
         healthy.behaviour = .respond(status: 200, body: "ok")
+        let yaml = Self.shop(recommendations: recommendations.address, essentials: healthy.address)
         try await AgentHarness.withAgent(
-            yaml: """
-                service: shop
-                upstreams:
-                  recommendations:
-                    endpoints: ["\(recommendations.address)"]
-                    retry: { max_attempts: 1 }
-                    breaker: { min_calls: 3, failure_rate: 50, open_for: 1m }
-                  payments: { endpoints: ["\(healthy.address)"] }
-                  inventory: { endpoints: ["\(healthy.address)"] }
-                degradation:
-                  degraded:
-                    - open: [recommendations]
-                  minimal:
-                    - open: [payments, inventory]
+            yaml: yaml + """
+
                 gossip:
                   name: shop-1
                   bind: 127.0.0.1:0

@@ -19,21 +19,7 @@ struct ExampleShopTests {
         let healthy = try await TestHTTPServer.start()
         healthy.behaviour = .respond(status: 200, body: "ok")
         try await AgentHarness.withAgent(
-            yaml: """
-                service: shop
-                upstreams:
-                  recommendations:
-                    endpoints: ["\(recommendations.address)"]
-                    retry: { max_attempts: 1 }
-                    breaker: { min_calls: 3, failure_rate: 50, open_for: 1m }
-                  payments: { endpoints: ["\(healthy.address)"] }
-                  inventory: { endpoints: ["\(healthy.address)"] }
-                degradation:
-                  degraded:
-                    - open: [recommendations]
-                  minimal:
-                    - open: [payments, inventory]
-                """
+            yaml: DegradationTests.shop(recommendations: recommendations.address, essentials: healthy.address)
         ) { agent in
             let portFile = "\(stubs)/shop.port"
             let shop = Process()
