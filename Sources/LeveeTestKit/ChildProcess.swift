@@ -24,7 +24,7 @@ public enum ChildProcess {
     }
 
     /// Runs `executable` with `arguments`, no standard input, and returns once it has exited. A child
-    /// still running after `timeout` is terminated (its result then shows the signal).
+    /// still running after `timeout` is killed (its result then shows the signal).
     public static func run(
         _ executable: String,
         _ arguments: [String],
@@ -73,7 +73,9 @@ public enum ChildProcess {
                 group.cancelAll()
                 return status
             }
-            process.terminate()
+            // SIGKILL, not SIGTERM: a child inherits the test runner's blocked signals, SIGTERM
+            // included, and would outlive a terminate().
+            kill(process.processIdentifier, SIGKILL)
             while let next = await group.next() {
                 if let status = next { return status }
             }
