@@ -489,6 +489,15 @@ def print_report(results, modes, args, notes):
             print(f"  {'PASS' if ok else 'FAIL'}  {text}   (target {target})")
         print(f"  (info) the same difference at {conc}-way p50: {added_conc:.0f} µs; agent threads "
               f"{m['threads']}: {m['thread_names']}")
+        inside = call["seq"].get("agent_elapsed_p50_us", 0)
+        if inside:
+            # What the agent reports as its own time for a call (CallResponse.elapsed_us): the policy
+            # decisions plus the upstream attempt through AsyncHTTPClient, wake-ups included.
+            print(f"  (info) split of the sequential Call: inside the handler (elapsed_us) p50 {inside} µs, "
+                  f"of which nginx direct is {direct['seq']['p50_us']:.0f} µs; the rest of the Call, "
+                  f"{call['seq']['p50_us'] - inside:.0f} µs, is the gRPC exchange (Ping: "
+                  f"{ping['seq']['p50_us']:.0f} µs)")
+            m["targets"]["inside_p50_us"] = inside
         for kind in ("seq", "conc"):
             if call[kind]["non_ok"]:
                 print(f"  {kind}: non-OK outcomes {call[kind]['non_ok_outcomes']}, first detail: "

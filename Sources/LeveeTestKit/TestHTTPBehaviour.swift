@@ -10,6 +10,10 @@ public enum TestHTTPBehaviour: Sendable {
     /// Reads the whole request, waits `duration` without blocking the event loop, then behaves as
     /// `then`. The wait ends early, answering nothing, when the connection closes or the server stops.
     indirect case stall(Duration, then: TestHTTPBehaviour)
+    /// Sends the response head of `status` announcing `body`, then waits `duration` before the body:
+    /// an upstream that stalls halfway through its answer. The wait ends early when the connection
+    /// closes or the server stops.
+    case stallBody(Duration, status: Int, body: String)
     /// Resets the connection (TCP RST, `SO_LINGER` 0) as soon as the request head arrives, with no
     /// response: what a client sees when an upstream process crashes mid-request.
     case reset

@@ -45,7 +45,7 @@ final class TestHTTPConnectionHandler: ChannelInboundHandler {
                 let request = Self.request(head, body: [])
                 server.record(request)
                 perform(behaviour, request: request, head: head, context: context)
-            case .respond, .respondBytes, .stall, .echo:
+            case .respond, .respondBytes, .stall, .stallBody, .echo:
                 pending = PendingRequest(head: head, behaviour: behaviour)
             }
         case .body(let buffer):
@@ -89,6 +89,21 @@ final class TestHTTPConnectionHandler: ChannelInboundHandler {
                 self.stall = nil
                 guard context.channel.isActive else { return }
                 self.perform(then, request: request, head: head, context: context)
+            }
+        case .stallBody(let duration, let status, let body):
+            var fields = HTTPHeaders([("content-length", String(body.utf8.count))])
+            if !head.isKeepAlive { fields.add(name: "connection", value: "close") }
+            let responseHead = HTTPResponseHead(
+                version: head.version,
+                status: HTTPResponseStatus(statusCode: status),
+                headers: fields
+            )
+            context.writeAndFlush(wrapOutboundOut(.head(responseHead)), promise: nil)
+            stall = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(duration)) {
+                self.stall = nil
+                guard context.channel.isActive else { return }
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
             }
         case .reset:
             drop(context: context, reset: true)

@@ -117,6 +117,25 @@ struct GuardAPITests {
         try await server.stop()
     }
 
+    @Test("The attempt's deadline also bounds a body that stalls after the response head")
+    func deadlineBoundsStalledBody() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .stallBody(.seconds(30), status: 200, body: "late")
+        try await AgentHarness.withAgent(
+            yaml: """
+                upstreams:
+                  inventory: { endpoints: ["\(server.address)"], timeouts: { connect: 1s, attempt: 20s, total: 25s } }
+                """
+        ) { agent in
+            // The read timeout is the attempt timeout, 20 s: only the call's own 300 ms can end it.
+            let response = try await agent.call("inventory", "GET", "/", timeoutMs: 300)
+            #expect(response.outcome == .timeout)
+            #expect(response.elapsedUs < 10_000_000)
+            #expect(server.requestCount == 1)
+        }
+        try await server.stop()
+    }
+
     @Test("A permit not released within its lease is recorded as a timeout and its slot freed")
     func leaseExpiryFreesTheSlot() async throws {
         try await AgentHarness.withAgent(

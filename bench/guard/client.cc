@@ -11,7 +11,8 @@
 // channel (one connection, C concurrent streams), the way one application process would use it.
 //
 // Prints one JSON object on stdout: counts, calls/s, and p50/p90/p99/max latency in microseconds
-// (wall clock around each blocking call, measured calls only; warm-up calls are not recorded).
+// (wall clock around each blocking call, measured calls only; warm-up calls are not recorded), and
+// for Call the p50/p99 of the time the agent itself reports in CallResponse.elapsed_us.
 //
 //   client --target unix:///tmp/x/levee.sock --method ping --calls 5000
 //   client --target unix:///tmp/x/levee.sock --method call --upstream nginx --path /
@@ -135,10 +136,11 @@ bool get_varint(const uint8_t*& p, const uint8_t* end, uint64_t& v) {
 struct CallSummary {
     uint64_t outcome = 0;  // proto3 default: absent means 0 (UNSPECIFIED)
     std::string detail;    // field 9
+    uint64_t elapsed_us = 0;  // field 7: the agent's own time for the call
     bool ok_parse = true;
 };
 
-// Reads CallResponse's top-level fields; keeps outcome (1) and detail (9), skips the rest.
+// Reads CallResponse's top-level fields; keeps outcome (1), elapsed_us (7) and detail (9), skips the rest.
 CallSummary decode_call_response(const std::string& bytes) {
     CallSummary s;
     const uint8_t* p = reinterpret_cast<const uint8_t*>(bytes.data());
@@ -152,6 +154,7 @@ CallSummary decode_call_response(const std::string& bytes) {
             case 0:
                 if (!get_varint(p, end, v)) return s.ok_parse = false, s;
                 if (field == 1) s.outcome = v;
+                if (field == 7) s.elapsed_us = v;
                 break;
             case 1: p += 8; break;
             case 5: p += 4; break;
@@ -203,6 +206,7 @@ struct Shared {
 
 struct WorkerResult {
     std::vector<uint32_t> latencies_us;
+    std::vector<uint32_t> agent_elapsed_us;  // Call only: CallResponse.elapsed_us
     long rpc_errors = 0;
     long non_ok = 0;
 };
@@ -243,6 +247,7 @@ void worker(const Options& o, std::shared_ptr<grpc::Channel> channel, Shared& sh
         }
         if (o.method == "call") {
             CallSummary s = decode_call_response(byte_buffer_to_string(resp));
+            result.agent_elapsed_us.push_back(static_cast<uint32_t>(s.elapsed_us));
             if (s.outcome != 1 || !s.ok_parse) {
                 result.non_ok++;
                 std::lock_guard<std::mutex> lock(shared.mu);
@@ -310,14 +315,16 @@ int main(int argc, char** argv) {
     for (auto& t : threads) t.join();
     double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
 
-    std::vector<uint32_t> all;
+    std::vector<uint32_t> all, agent;
     long rpc_errors = 0, non_ok = 0;
     for (auto& r : results) {
         all.insert(all.end(), r.latencies_us.begin(), r.latencies_us.end());
+        agent.insert(agent.end(), r.agent_elapsed_us.begin(), r.agent_elapsed_us.end());
         rpc_errors += r.rpc_errors;
         non_ok += r.non_ok;
     }
     std::sort(all.begin(), all.end());
+    std::sort(agent.begin(), agent.end());
     double mean = 0;
     for (auto v : all) mean += v;
     if (!all.empty()) mean /= all.size();
@@ -333,10 +340,11 @@ int main(int argc, char** argv) {
         "{\"method\":\"%s\",\"concurrency\":%d,\"shared_channel\":%s,\"calls\":%zu,\"seconds\":%.3f,"
         "\"calls_per_s\":%.1f,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"max_us\":%u,\"mean_us\":%.1f,"
         "\"rpc_errors\":%ld,\"non_ok\":%ld,\"non_ok_outcomes\":%s,\"parse_errors\":%ld,"
-        "\"first_non_ok_detail\":\"%s\",\"errors\":%s}\n",
+        "\"first_non_ok_detail\":\"%s\",\"errors\":%s,\"agent_elapsed_p50_us\":%u,\"agent_elapsed_p99_us\":%u}\n",
         o.method.c_str(), o.concurrency, o.shared_channel ? "true" : "false", all.size(), elapsed,
         elapsed > 0 ? all.size() / elapsed : 0.0, percentile(all, 0.50), percentile(all, 0.90),
         percentile(all, 0.99), all.empty() ? 0 : all.back(), mean, rpc_errors, non_ok, outcomes.c_str(),
-        shared.parse_errors, json_escape(shared.first_non_ok_detail).c_str(), errors.c_str());
+        shared.parse_errors, json_escape(shared.first_non_ok_detail).c_str(), errors.c_str(),
+        percentile(agent, 0.50), percentile(agent, 0.99));
     return 0;
 }

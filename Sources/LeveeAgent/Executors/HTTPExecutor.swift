@@ -9,24 +9,33 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// Sends HTTP requests through one AsyncHTTPClient per upstream: pooled keep-alive HTTP/1.1
-/// connections, HTTP/2 where TLS and ALPN agree (`tls: true`).
+/// Sends HTTP requests through AsyncHTTPClient: pooled keep-alive HTTP/1.1 connections, HTTP/2 where
+/// TLS and ALPN agree (`tls: true`).
 ///
-/// The connect timeout is the upstream's `timeouts.connect`; every other limit comes per attempt from
-/// the runtime. Redirects are not followed and bodies are not decompressed: the app gets what the
-/// upstream said.
+/// The upstream has one client per event loop, and a request goes through the client of the loop it
+/// is made on. The Guard handlers run on the event loop of the app's connection
+/// (`EventLoopTaskExecutor`), so a guarded call reads the app's request, sends the upstream request,
+/// reads the answer and writes the reply on one thread, without waking another. Each client's pool
+/// keeps up to the bulkhead's `max_concurrent` connections per endpoint; the bulkhead bounds how many
+/// are busy at once.
+///
+/// Requests go through the delegate API, which buffers the whole response on the event loop and
+/// answers once, within the attempt's deadline. The connect timeout is the upstream's
+/// `timeouts.connect`. Redirects are not followed and bodies are not decompressed: the app gets what
+/// the upstream said. Tracing is off: the agent reports what happened in `CallResponse` and metrics.
 public final class HTTPExecutor: UpstreamExecutor {
     /// The largest response body the agent buffers; a larger one fails the attempt.
     public static let maxResponseBytes = 16 << 20
 
     private let configuration: HTTPClient.Configuration
-    /// Made on first use, so that an executor that never sent anything needs no shutdown (an agent
-    /// that fails to start, a runtime replaced before its first call).
-    private let client = Mutex<HTTPClient?>(nil)
+    /// Made on first use on each loop, so that an executor that never sent anything needs no shutdown
+    /// (an agent that fails to start, a runtime replaced before its first call).
+    private let clients = Mutex<[ObjectIdentifier: HTTPClient]>([:])
+    private let loops: MultiThreadedEventLoopGroup
     private let scheme: String
 
-    /// - Parameter readTimeout: the longest silence while a response is read: the attempt's deadline
-    ///   covers the request up to the response head, this bounds a body that stalls halfway.
+    /// - Parameter readTimeout: the longest silence while a response is read; the attempt's deadline
+    ///   bounds the whole exchange.
     /// - Parameter tlsCAFile: certificate authorities to trust instead of the system's (PEM).
     public init(
         tls: Bool,
@@ -53,19 +62,20 @@ public final class HTTPExecutor: UpstreamExecutor {
         }
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
+        // A span per request parses the URL again and costs about a tenth of the call.
+        configuration.tracing.tracer = nil
         self.configuration = configuration
+        loops = MultiThreadedEventLoopGroup.singleton
         scheme = tls ? "https" : "http"
     }
 
-    private func sharedClient() -> HTTPClient {
-        client.withLock { client in
-            if let client { return client }
-            // One event loop per upstream client: requests, connections and deadlines stay on one thread.
-            let made = HTTPClient(
-                eventLoopGroup: MultiThreadedEventLoopGroup.singleton.next(),
-                configuration: configuration
-            )
-            client = made
+    /// The client of the event loop the caller runs on (any loop when it runs on none).
+    private func client() -> HTTPClient {
+        let loop = loops.any()
+        return clients.withLock { clients in
+            if let client = clients[ObjectIdentifier(loop)] { return client }
+            let made = HTTPClient(eventLoopGroup: loop, configuration: configuration)
+            clients[ObjectIdentifier(loop)] = made
             return made
         }
     }
@@ -79,23 +89,29 @@ public final class HTTPExecutor: UpstreamExecutor {
         guard case .http(let http) = request else {
             return .failed(.connectFailure, detail: "a gRPC request cannot be sent to an HTTP upstream")
         }
-        var outbound = HTTPClientRequest(url: "\(scheme)://\(endpoint)\(http.path.isEmpty ? "/" : http.path)")
-        outbound.method = HTTPMethod(rawValue: http.method.isEmpty ? "GET" : http.method.uppercased())
+        var headers = HTTPHeaders()
         for header in http.headers where !Self.hopByHop.contains(header.name.lowercased()) {
-            outbound.headers.add(name: header.name, value: header.value)
+            headers.add(name: header.name, value: header.value)
         }
-        outbound.headers.replaceOrAdd(
-            name: LeveeTimeoutHeader.name,
-            value: LeveeTimeoutHeader.value(remaining: remaining)
-        )
-        if !http.body.isEmpty {
-            outbound.body = .bytes(ByteBuffer(bytes: http.body))
-        }
-
+        headers.replaceOrAdd(name: LeveeTimeoutHeader.name, value: LeveeTimeoutHeader.value(remaining: remaining))
         let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
         do {
-            let response = try await sharedClient().execute(outbound, deadline: deadline)
-            var body = try await response.body.collect(upTo: Self.maxResponseBytes)
+            let outbound = try HTTPClient.Request(
+                url: "\(scheme)://\(endpoint)\(http.path.isEmpty ? "/" : http.path)",
+                method: HTTPMethod(rawValue: http.method.isEmpty ? "GET" : http.method.uppercased()),
+                headers: headers,
+                body: http.body.isEmpty ? nil : .byteBuffer(ByteBuffer(bytes: http.body))
+            )
+            let task = client().execute(
+                request: outbound,
+                delegate: ResponseAccumulator(request: outbound, maxBodySize: Self.maxResponseBytes),
+                deadline: deadline
+            )
+            let response = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
+            }
             var answer = Levee_V1_HttpResponse()
             answer.status = UInt32(response.status.code)
             answer.headers = response.headers.map { name, value in
@@ -104,7 +120,9 @@ public final class HTTPExecutor: UpstreamExecutor {
                 header.value = value
                 return header
             }
-            answer.body = body.readBytes(length: body.readableBytes).map { Data($0) } ?? Data()
+            if var body = response.body {
+                answer.body = body.readBytes(length: body.readableBytes).map { Data($0) } ?? Data()
+            }
             let pushback = response.headers.first(name: "retry-after").flatMap { ServerPushback(retryAfter: $0) }
             return .answered(.http(answer), status: .http(Int(response.status.code)), pushback: pushback)
         } catch {
@@ -113,11 +131,13 @@ public final class HTTPExecutor: UpstreamExecutor {
     }
 
     public func shutdown() async {
-        let made = client.withLock { client in
-            defer { client = nil }
-            return client
+        let made = clients.withLock { clients in
+            defer { clients = [:] }
+            return Array(clients.values)
         }
-        try? await made?.shutdown()
+        for client in made {
+            try? await client.shutdown()
+        }
     }
 
     /// Headers that belong to one connection, not to the request: the client sets its own.

@@ -3,6 +3,7 @@ import GRPCNIOTransportHTTP2
 public import LeveeConfiguration
 import LeveeGossipNIO
 public import Logging
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -150,8 +151,13 @@ public struct Agent: Sendable {
         ]
         if let gossip { services.append(gossip) }
         services += [
-            ServerService(server: guardServer, socket: guardSocket, logger: logger),
-            ServerService(server: adminServer, socket: adminSocket, logger: logger),
+            ServerService(
+                server: guardServer,
+                socket: guardSocket,
+                logger: logger,
+                handlerExecutor: EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)
+            ),
+            ServerService(server: adminServer, socket: adminSocket, logger: logger, handlerExecutor: nil),
             DrainNotice(readiness: readiness),
         ]
         self.services = services
@@ -203,11 +209,15 @@ struct ServerService: Service {
     let server: GRPCServer<HTTP2ServerTransport.Posix>
     let socket: UnixListeningSocket
     let logger: Logger
+    /// Where the handlers run; nil is the cooperative pool.
+    let handlerExecutor: (any TaskExecutor)?
 
     func run() async throws {
         defer { socket.removeFile() }
         try await withGracefulShutdownHandler {
-            try await server.serve()
+            try await withTaskExecutorPreference(handlerExecutor) {
+                try await server.serve()
+            }
         } onGracefulShutdown: {
             server.beginGracefulShutdown()
         }
