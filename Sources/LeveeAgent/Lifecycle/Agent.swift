@@ -46,7 +46,7 @@ public struct Agent: Sendable {
         drainTimeout: Duration = .seconds(10),
         handlesSignals: Bool = true,
         load: @escaping @Sendable (String) throws -> AgentConfiguration
-    ) throws {
+    ) async throws {
         let clock = MonotonicClock()
         let runner = GRPCClientRunner()
         let metrics = AgentMetrics()
@@ -91,7 +91,9 @@ public struct Agent: Sendable {
                     gossip: gossip?.node,
                     readiness: readiness
                 )
-                httpListener = try HTTPListener.bind(http, host: address.host, port: address.port) { method, path in
+                httpListener = try await HTTPListener.bind(http, host: address.host, port: address.port) {
+                    method,
+                    path in
                     routes.answer(method, path)
                 }
             } catch {

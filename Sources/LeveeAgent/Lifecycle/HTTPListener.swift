@@ -70,7 +70,7 @@ struct HTTPListener: Service {
         port: Int,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         respond: @escaping @Sendable (HTTPMethod, String) -> HTTPAnswer
-    ) throws(HTTPListenerError) -> HTTPListener {
+    ) async throws(HTTPListenerError) -> HTTPListener {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -82,7 +82,7 @@ struct HTTPListener: Service {
             }
         let channel: any Channel
         do {
-            channel = try bootstrap.bind(host: host, port: port).wait()
+            channel = try await bootstrap.bind(host: host, port: port).get()
         } catch let error as IOError {
             throw HTTPListenerError(address: configured, reason: Self.describe(error))
         } catch {

@@ -85,7 +85,7 @@ struct AgentCommand: AsyncParsableCommand {
         let logger = Logger(label: "levee")
         let agent: Agent
         do {
-            agent = try Agent(
+            agent = try await Agent(
                 configuration: configuration,
                 version: LeveeVersion.current,
                 logger: logger,

@@ -51,7 +51,7 @@ struct AgentHarness: Sendable {
         var logger = Logger(label: "levee-test")
         logger.logLevel =
             ProcessInfo.processInfo.environment["LEVEE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        let agent = try Agent(
+        let agent = try await Agent(
             configuration: configuration,
             version: "test",
             logger: logger,
