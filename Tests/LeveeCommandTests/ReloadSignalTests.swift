@@ -64,6 +64,35 @@ struct ReloadSignalTests {
         #expect(status.standardOutput.contains("\"config_generation\" : 1"), "\(status.output)")
     }
 
+    @Test("A reload keeps the sockets given on the command line: status shows them and nothing warns")
+    func reloadKeepsCommandLineSockets() async throws {
+        let (directory, config, _, _) = try AgentProcess.makeConfig(
+            """
+            upstreams:
+              payments: { endpoints: ["127.0.0.1:8081"] }
+            """
+        )
+        let socket = "\(directory)/cli/levee.sock"
+        let admin = "\(directory)/cli/admin.sock"
+        let agent = try await AgentProcess.start(
+            directory: directory,
+            config: config,
+            socket: socket,
+            admin: admin,
+            arguments: ["--socket", socket, "--admin-socket", admin]
+        )
+        let reload = try await agent.levee("reload")
+        #expect(reload.status == 0, "\(reload.output)")
+        agent.signal(SIGHUP)
+        #expect(await pollUntil { agent.standardError.components(separatedBy: "configuration reloaded").count == 3 })
+
+        let status = try await agent.levee("status", "--json")
+        let object = try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any]
+        #expect(object?["socket"] as? String == socket, "\(status.output)")
+        #expect(object?["admin_socket"] as? String == admin, "\(status.output)")
+        #expect(!agent.standardError.contains("listen sockets changed"), "\(agent.standardError)")
+    }
+
     /// `levee upstreams --json`, by name.
     static func upstreams(_ agent: AgentProcess) async throws -> [String: [String: Any]] {
         let result = try await agent.levee("upstreams", "--json")

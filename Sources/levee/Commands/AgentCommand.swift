@@ -48,28 +48,38 @@ struct AgentCommand: AsyncParsableCommand {
         guard logFormat == "text" || logFormat == "json" else {
             throw ValidationError("--log-format: expected text or json")
         }
-        var httpOverride: String??
+        let httpOverride: String??
         if let http {
             guard http == "off" || EndpointAddress.parse(Substring(http), portRange: 0...65535) != nil else {
                 throw ValidationError("--http: expected HOST:PORT (such as 127.0.0.1:9901), or off")
             }
             httpOverride = .some(http == "off" ? nil : http)
+        } else {
+            httpOverride = nil
         }
         let environment = ProcessInfo.processInfo.environment
         let uid = getuid()
-        let load: @Sendable (String) throws -> AgentConfiguration = { path in
-            try AgentConfiguration.load(contentsOf: path, environment: environment, uid: uid)
+        // The command line wins over the file, at start and at every reload alike: a reload must not
+        // report the file's sockets while the agent listens on the ones given here.
+        let (socket, adminSocket) = (socket, adminSocket)
+        let overridden: @Sendable (AgentConfiguration) -> AgentConfiguration = { loaded in
+            var configuration = loaded
+            if let socket { configuration.listen.socket = socket }
+            if let adminSocket { configuration.listen.adminSocket = adminSocket }
+            if let httpOverride { configuration.listen.http = httpOverride }
+            return configuration
         }
-        var configuration: AgentConfiguration
+        let load: @Sendable (String) throws -> AgentConfiguration = { path in
+            overridden(try AgentConfiguration.load(contentsOf: path, environment: environment, uid: uid))
+        }
+        let configuration: AgentConfiguration
         do {
-            configuration = try config.map(load) ?? AgentConfiguration.builtIn(environment: environment, uid: uid)
+            configuration =
+                try config.map(load) ?? overridden(AgentConfiguration.builtIn(environment: environment, uid: uid))
         } catch {
             FileHandle.standardError.write(Data("levee agent: invalid configuration: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        if let socket { configuration.listen.socket = socket }
-        if let adminSocket { configuration.listen.adminSocket = adminSocket }
-        if let httpOverride { configuration.listen.http = httpOverride }
 
         let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
