@@ -95,11 +95,25 @@ public final class GRPCExecutor: UpstreamExecutor {
                 } else {
                     .dns(host: endpoint.host, port: endpoint.port)
                 }
-            let client = Client(transport: try .http2NIOPosix(target: target, transportSecurity: .plaintext))
+            let client = Client(
+                transport: try .http2NIOPosix(
+                    target: target,
+                    transportSecurity: .plaintext,
+                    config: Self.transportConfig
+                )
+            )
             clients[endpoint] = client
             runner.run(client)
             return client
         }
+    }
+
+    /// The client transport's defaults, except that requests are flushed at once: coalescing (on by
+    /// default) would hold each forwarded request for up to 100 µs.
+    private static var transportConfig: HTTP2ClientTransport.Posix.Config {
+        var config = HTTP2ClientTransport.Posix.Config.defaults
+        config.connection.flushCoalescing = nil
+        return config
     }
 
     /// Headers gRPC itself owns; the app's values for them would be dropped or clash.

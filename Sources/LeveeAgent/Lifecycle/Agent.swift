@@ -168,6 +168,9 @@ public struct Agent: Sendable {
     private static var serverConfig: HTTP2ServerTransport.Posix.Config {
         var config = HTTP2ServerTransport.Posix.Config.defaults
         config.rpc.maxRequestPayloadSize = 16 << 20
+        // Answers are flushed at once. Coalescing (on by default) holds every flush for up to 100 µs,
+        // and an app waiting on one call at a time pays all of it, plus the timer's wake-up.
+        config.connection.flushCoalescing = nil
         return config
     }
 
