@@ -5,9 +5,9 @@ public import NIOPosix
 /// that loop belongs to the group, else the group's next loop.
 ///
 /// The Guard server's handlers run under this preference. A call's work then stays on the thread that
-/// woke it: the handler starts on the loop of the connection that read the request, the upstream
-/// client prefers connections on that same loop (`EventLoopGroup.any()`), and the handler resumes on
-/// the loop that read the upstream's answer. Without it every call crosses between the event loops
+/// woke it: the handler starts on the loop of the connection that read the request, sends through
+/// that loop's upstream client (`HTTPExecutor`), and resumes on the loop that read the upstream's
+/// answer. Without it every call crosses between the event loops
 /// and the cooperative pool about four times, and on a small machine each crossing is a thread
 /// wake-up of tens of microseconds.
 ///
