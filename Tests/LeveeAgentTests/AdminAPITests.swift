@@ -78,20 +78,13 @@ struct AdminAPITests {
                 """
         ) { agent in
             _ = try await agent.call("payments")
-            let file = try #require(agent.configuration.sourcePath)
-            let listen = """
-                listen:
-                  socket: \(agent.configuration.listen.socket)
-                  admin_socket: \(agent.configuration.listen.adminSocket)
-                  http: 127.0.0.1:0
-
+            try agent.rewriteFile(
                 """
-            try
-                (listen + """
-                    upstreams:
-                      payments: { endpoints: ["\(server.address)"] }
-                      shipping: { endpoints: ["\(server.address)"] }
-                    """).write(toFile: file, atomically: true, encoding: .utf8)
+                upstreams:
+                  payments: { endpoints: ["\(server.address)"] }
+                  shipping: { endpoints: ["\(server.address)"] }
+                """
+            )
             let summary = try await agent.admin.reload(Levee_V1_ReloadRequest())
             #expect(summary.configGeneration == 1)
             #expect(summary.added == ["shipping"])
@@ -102,11 +95,12 @@ struct AdminAPITests {
             #expect(try await agent.call("shipping").outcome == .ok)
             await #expect(throws: RPCError.self) { _ = try await agent.call("inventory") }
 
-            try
-                (listen + """
-                    upstreams:
-                      payments: { endpoints: ["\(server.address)"], breaker: { min_calls: 0 } }
-                    """).write(toFile: file, atomically: true, encoding: .utf8)
+            try agent.rewriteFile(
+                """
+                upstreams:
+                  payments: { endpoints: ["\(server.address)"], breaker: { min_calls: 0 } }
+                """
+            )
             await #expect {
                 _ = try await agent.admin.reload(Levee_V1_ReloadRequest())
             } throws: { error in

@@ -281,26 +281,19 @@ struct HealthCheckTests {
             #expect(
                 try await agent.upstream("shards").endpoints.allSatisfy { $0.health == "unchecked" && $0.inRotation }
             )
-            let file = try #require(agent.configuration.sourcePath)
-            let listen = """
-                listen:
-                  socket: \(agent.configuration.listen.socket)
-                  admin_socket: \(agent.configuration.listen.adminSocket)
-
-                """
-            try (listen + Self.httpUpstream([good.address, sick.address]))
-                .write(toFile: file, atomically: true, encoding: .utf8)
+            try agent.rewriteFile(Self.httpUpstream([good.address, sick.address]))
             #expect(try await agent.admin.reload(Levee_V1_ReloadRequest()).changed == ["shards"])
             try await eventually("the reloaded upstream's sick endpoint is out of rotation") {
                 let endpoint = try await Self.endpoint(sick.address, in: agent)
                 return endpoint.health == "unhealthy" && !endpoint.inRotation
             }
 
-            try
-                (listen + """
-                    upstreams:
-                      shards: { endpoints: ["\(good.address)", "\(sick.address)"] }
-                    """).write(toFile: file, atomically: true, encoding: .utf8)
+            try agent.rewriteFile(
+                """
+                upstreams:
+                  shards: { endpoints: ["\(good.address)", "\(sick.address)"] }
+                """
+            )
             #expect(try await agent.admin.reload(Levee_V1_ReloadRequest()).changed == ["shards"])
             let before = sick.requests.count { $0.path == "/healthz" }
             #expect(

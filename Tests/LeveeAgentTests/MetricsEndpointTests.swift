@@ -135,15 +135,12 @@ struct MetricsEndpointTests {
             let address = try #require(agent.agent.httpAddress)
             var metrics = try await PrometheusText.scrape(address).1
             #expect(metrics.value("levee_breaker_state", ["upstream": "inventory"]) == 0)
-            let listen = agent.configuration.listen
-            try """
-            listen:
-              socket: \(listen.socket)
-              admin_socket: \(listen.adminSocket)
-              http: 127.0.0.1:0
-            upstreams:
-              payments: { endpoints: ["\(server.address)"] }
-            """.write(toFile: try #require(agent.configuration.sourcePath), atomically: true, encoding: .utf8)
+            try agent.rewriteFile(
+                """
+                upstreams:
+                  payments: { endpoints: ["\(server.address)"] }
+                """
+            )
             _ = try await agent.admin.reload(Levee_V1_ReloadRequest())
             metrics = try await PrometheusText.scrape(address).1
             #expect(metrics.value("levee_breaker_state", ["upstream": "inventory"]) == nil)

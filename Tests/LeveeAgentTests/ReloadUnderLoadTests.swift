@@ -24,13 +24,12 @@ struct ReloadUnderLoadTests {
 
     /// The configuration of reload number `generation`: `stable` and `held` never change; `flex`'s
     /// policy alternates; `extra` exists in odd generations only.
-    static func yaml(generation: Int, listen: String, stable: String, flex: String, extra: String) -> String {
+    static func yaml(generation: Int, stable: String, flex: String, extra: String) -> String {
         let flexPolicy =
             generation.isMultiple(of: 2)
             ? "bulkhead: { max_concurrent: 32 }, breaker: { min_calls: 20 }"
             : "bulkhead: { max_concurrent: 48 }, breaker: { min_calls: 30 }"
         return """
-            \(listen)
             upstreams:
               stable: { endpoints: ["\(stable)"], breaker: { window: { kind: count, size: 100000 }, min_calls: 1000 } }
               held: { endpoints: ["\(stable)"] }
@@ -47,10 +46,9 @@ struct ReloadUnderLoadTests {
         let flex = try await TestHTTPServer.start()
         let extra = try await TestHTTPServer.start()
         extra.setBehaviour(.stall(.milliseconds(300), then: .respond(status: 200, body: "slow")), forPath: "/slow")
-        func document(_ generation: Int, listen: String = "") -> String {
+        func document(_ generation: Int) -> String {
             Self.yaml(
                 generation: generation,
-                listen: listen,
                 stable: stable.address,
                 flex: flex.address,
                 extra: extra.address
@@ -58,12 +56,6 @@ struct ReloadUnderLoadTests {
         }
 
         try await AgentHarness.withAgent(yaml: document(0)) { agent in
-            let file = try #require(agent.configuration.sourcePath)
-            let listen = """
-                listen:
-                  socket: \(agent.configuration.listen.socket)
-                  admin_socket: \(agent.configuration.listen.adminSocket)
-                """
             var force = Levee_V1_SetBreakerRequest()
             force.upstream = "held"
             force.action = .open
@@ -92,7 +84,7 @@ struct ReloadUnderLoadTests {
                 for generation in 1...6 {
                     let callsBefore = try await agent.upstream("stable").counters.calls
                     let reload = {
-                        try document(generation, listen: listen).write(toFile: file, atomically: true, encoding: .utf8)
+                        try agent.rewriteFile(document(generation))
                         return try await agent.admin.reload(Levee_V1_ReloadRequest())
                     }
                     let summary: Levee_V1_ReloadResponse

@@ -26,6 +26,20 @@ struct AgentHarness: Sendable {
         return path
     }
 
+    /// Replaces the agent's configuration file with `yaml` under the `listen` section it runs on, so
+    /// that the next reload reads `yaml`'s upstreams and sees no change of sockets.
+    func rewriteFile(_ yaml: String) throws {
+        let listen = configuration.listen
+        let file = try #require(configuration.sourcePath)
+        try """
+        listen:
+          socket: \(listen.socket)
+          admin_socket: \(listen.adminSocket)
+          http: \(listen.http ?? "off")
+        \(yaml)
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+    }
+
     /// Runs `body` against an agent configured by `yaml` (its `listen` section is supplied here). The
     /// HTTP listener takes an ephemeral port unless `http` says otherwise, so that many agents can run
     /// at once.
