@@ -31,31 +31,25 @@ public struct UpstreamMetrics: Sendable {
 
     init(upstream: String, factory: any MetricsFactory) {
         let label = [("upstream", upstream)]
-        var calls: [Levee_V1_Outcome: Counter] = [:]
-        for outcome in Self.outcomes {
-            calls[outcome] = Counter(
-                label: MetricName.calls,
-                dimensions: label + [("outcome", outcome.metricLabel)],
-                factory: factory
+        /// One counter named `name` per key, told apart by the `dimension` label.
+        func counters<Key: Hashable>(
+            _ name: String,
+            by dimension: String,
+            _ keys: some Sequence<Key>,
+            value: (Key) -> String
+        ) -> [Key: Counter] {
+            Dictionary(
+                uniqueKeysWithValues: keys.map { key in
+                    (key, Counter(label: name, dimensions: label + [(dimension, value(key))], factory: factory))
+                }
             )
         }
-        self.calls = calls
+        calls = counters(MetricName.calls, by: "outcome", Self.outcomes) { $0.metricLabel }
         attempts = Counter(label: MetricName.attempts, dimensions: label, factory: factory)
         retries = Counter(label: MetricName.retries, dimensions: label, factory: factory)
         retriesDenied = Counter(label: MetricName.retriesDenied, dimensions: label, factory: factory)
-        fallbacks = [
-            .stale: Counter(label: MetricName.fallbacks, dimensions: label + [("kind", "stale")], factory: factory),
-            .static: Counter(label: MetricName.fallbacks, dimensions: label + [("kind", "static")], factory: factory),
-        ]
-        var rejections: [RejectionCause: Counter] = [:]
-        for cause in RejectionCause.allCases {
-            rejections[cause] = Counter(
-                label: MetricName.rejections,
-                dimensions: label + [("cause", cause.rawValue)],
-                factory: factory
-            )
-        }
-        self.rejections = rejections
+        fallbacks = counters(MetricName.fallbacks, by: "kind", [.stale, .static]) { $0 == .stale ? "stale" : "static" }
+        rejections = counters(MetricName.rejections, by: "cause", RejectionCause.allCases) { $0.rawValue }
         callDuration = Timer(label: MetricName.callDuration, dimensions: label, factory: factory)
         attemptDuration = Timer(label: MetricName.attemptDuration, dimensions: label, factory: factory)
     }
