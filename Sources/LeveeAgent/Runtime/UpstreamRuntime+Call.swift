@@ -39,7 +39,10 @@ extension UpstreamRuntime {
         let start = clock.now()
         let policy = configuration.policy
         let deadline = policy.timeouts.deadline(requested: options.timeout, now: start).earliest(options.rpcDeadline)
-        let cacheKey = Self.cacheKey(for: request, explicit: options.cacheKey)
+        // Only an upstream with a stale fallback keeps answers: no key to build otherwise (for gRPC it
+        // would encode the whole message).
+        let cacheKey =
+            configuration.fallback.stale == nil ? nil : Self.cacheKey(for: request, explicit: options.cacheKey)
         state.withLock { $0.counters.calls += 1 }
 
         var response = Levee_V1_CallResponse()
