@@ -101,6 +101,14 @@ public struct Backoff: Sendable {
         return delay(forRetry: drawn, using: &rng)
     }
 
+    /// Makes retry `n` the next one `nextDelay(using:)` draws (n ≥ 1): for a call whose earlier attempts
+    /// were made elsewhere, such as an app's retry through `Acquire`.
+    @inlinable
+    public mutating func resume(atRetry n: Int) {
+        drawn = Swift.max(n, 1) - 1
+        previousNanoseconds = baseNanoseconds
+    }
+
     /// Starts the sequence again from the first retry's delay.
     ///
     /// gRFC A6 ("Pushback"): after a retry the server asked to delay, later retries back off again

@@ -51,6 +51,14 @@ public struct CircuitBreaker: Sendable {
     /// The current state.
     public var state: State { phase.state }
 
+    /// HALF_OPEN's probes that were admitted and have neither reported nor been released: the probes
+    /// still out. Zero in every other state. A probe that never comes back keeps the breaker half-open,
+    /// so this is what a caller that forgets a permit would leave behind.
+    public var probesOut: Int {
+        guard case .halfOpen(let halfOpen) = phase else { return 0 }
+        return halfOpen.admitted - halfOpen.probes.calls
+    }
+
     // MARK: - Events
 
     /// Asks to make one attempt at `now`.

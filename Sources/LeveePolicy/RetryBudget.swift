@@ -79,6 +79,15 @@ public struct RetryBudget: Sendable {
         return true
     }
 
+    /// Gives back one withdrawal: a retry was decided (and charged) but never went out, because the
+    /// breaker refused it, the deadline passed during its backoff or the caller went away. The budget
+    /// limits retries sent to the upstream, so one that was not sent costs nothing.
+    @inlinable
+    public mutating func refund(now: Instant) {
+        advance(to: now)
+        add(withdrawalAmount)
+    }
+
     /// The number of retries the budget would allow now (Finagle's `balance`: tokens / cost, never
     /// negative). Does not change the budget.
     @inlinable

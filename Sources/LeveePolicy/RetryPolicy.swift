@@ -111,27 +111,54 @@ public struct RetryPolicy: Sendable {
             sentNothing = failure.requestWasNotSent
         }
         guard isIdempotent || sentNothing else { return .stop(.notIdempotent) }
-        guard attemptsMade < maxAttempts else { return .stop(.attemptsExhausted) }
+        let delay: Duration
+        switch scheduleRetry(
+            afterAttempts: attemptsMade,
+            pushback: pushback,
+            deadline: deadline,
+            now: now,
+            backoff: &backoff,
+            using: &rng
+        ) {
+        case .wait(let scheduled): delay = scheduled
+        case .refused(let reason): return .stop(reason)
+        }
+        guard budget.tryWithdraw(now: now) else { return .stop(.budgetExhausted) }
+        return .retry(after: delay, avoiding: endpoint)
+    }
 
+    /// Steps 4 to 6 of `decide`, for a retry that is already known to be wanted and safe: whether
+    /// another attempt fits after `attemptsMade` attempts and how long to wait before it. Reads no
+    /// budget: `decide` withdraws after this, and an app's own retry (`Acquire` with `attempt > 0`)
+    /// withdraws once the breaker and the bulkhead have let it in.
+    ///
+    /// - Returns: the wait, or why no retry fits (`attemptsExhausted`, `serverPushback`, `deadline`).
+    @inlinable
+    public func scheduleRetry(
+        afterAttempts attemptsMade: Int,
+        pushback: ServerPushback? = nil,
+        deadline: Deadline,
+        now: Instant,
+        backoff: inout Backoff,
+        using rng: inout some RandomNumberGenerator
+    ) -> RetrySchedule {
+        guard attemptsMade < maxAttempts else { return .refused(.attemptsExhausted) }
         let delay: Duration
         switch pushback {
         case .doNotRetry:
-            return .stop(.serverPushback)
+            return .refused(.serverPushback)
         case .retry(let after):
             delay = Swift.max(.zero, after)
             backoff.reset()
         case nil:
             delay = backoff.nextDelay(using: &rng)
         }
-
         if !deadline.isNone {
             // The attempt would start at now + delay; it needs at least minAttemptTime (and always some
             // time) before the deadline.
             let needed = Swift.max(minAttemptTime, .nanoseconds(1))
-            guard delay + needed <= deadline.remaining(now: now) else { return .stop(.deadline) }
+            guard delay + needed <= deadline.remaining(now: now) else { return .refused(.deadline) }
         }
-
-        guard budget.tryWithdraw(now: now) else { return .stop(.budgetExhausted) }
-        return .retry(after: delay, avoiding: endpoint)
+        return .wait(delay)
     }
 }
