@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "levee", targets: ["levee"]),
         .library(name: "LeveePolicy", targets: ["LeveePolicy"]),
+        .library(name: "LeveeClock", targets: ["LeveeClock"]),
         .library(name: "LeveeTestKit", targets: ["LeveeTestKit"]),
         .library(name: "LeveeGossip", targets: ["LeveeGossip"]),
         .library(name: "LeveeGossipNIO", targets: ["LeveeGossipNIO"]),
@@ -47,11 +48,23 @@ let package = Package(
             name: "LeveePolicy",
             swiftSettings: swiftSettings
         ),
-        // Test-only helpers: a manual clock, a seeded random number generator, child processes, and
-        // real upstream servers (HTTP and gRPC) that fail, stall and recover on command.
+        // The shells' clocks: the protocol the agent and the gossip node sleep on, and the monotonic
+        // clock they run on (tests run them on LeveeTestKit's TestClock).
+        .target(
+            name: "LeveeClock",
+            dependencies: ["LeveePolicy"],
+            swiftSettings: swiftSettings
+        ),
+        // Test-only helpers: manual clocks, a seeded random number generator, a scripted upstream
+        // executor, child processes and polling, and real upstream servers (HTTP and gRPC) that fail,
+        // stall and recover on command.
         .target(
             name: "LeveeTestKit",
             dependencies: [
+                "LeveeAgent",
+                "LeveeAPI",
+                "LeveeClock",
+                "LeveeConfiguration",
                 "LeveePolicy",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -77,6 +90,7 @@ let package = Package(
         .target(
             name: "LeveeGossipNIO",
             dependencies: [
+                "LeveeClock",
                 "LeveeGossip",
                 "LeveePolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -112,6 +126,7 @@ let package = Package(
             name: "LeveeAgent",
             dependencies: [
                 "LeveeAPI",
+                "LeveeClock",
                 "LeveeConfiguration",
                 "LeveeGossip",
                 "LeveeGossipNIO",
@@ -127,8 +142,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -139,10 +153,8 @@ let package = Package(
                 "LeveeAgent",
                 "LeveeAPI",
                 "LeveeConfiguration",
-                "LeveePolicy",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "LeveeGossip",
                 "LeveeGossipNIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,3 +1,4 @@
+import LeveeClock
 import LeveeGossip
 import LeveePolicy
 import Synchronization

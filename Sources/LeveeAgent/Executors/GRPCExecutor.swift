@@ -82,9 +82,11 @@ public final class GRPCExecutor: UpstreamExecutor {
         for client in all { client.beginGracefulShutdown() }
     }
 
+    /// The client for `endpoint`, made on first use. A new client is handed to the runner (which runs
+    /// its connections) after the lock is released.
     private func client(for endpoint: EndpointAddress) throws -> Client {
-        try clients.withLock { clients in
-            if let client = clients[endpoint] { return client }
+        let (client, isNew) = try clients.withLock { clients -> (Client, Bool) in
+            if let client = clients[endpoint] { return (client, false) }
             let target: any ResolvableTarget =
                 if endpoint.host.contains(":") {
                     .ipv6(address: endpoint.host, port: endpoint.port)
@@ -103,9 +105,10 @@ public final class GRPCExecutor: UpstreamExecutor {
                 )
             )
             clients[endpoint] = client
-            runner.run(client)
-            return client
+            return (client, true)
         }
+        if isNew { runner.run(client) }
+        return client
     }
 
     /// The client transport's defaults, except that requests are flushed at once: coalescing (on by

@@ -1,5 +1,6 @@
 import Foundation
 public import LeveeAPI
+public import LeveeClock
 public import LeveeConfiguration
 import LeveeGossip
 public import LeveeGossipNIO
@@ -19,7 +20,7 @@ public final class AgentGossip: Service, Sendable {
     let service: String
     let version: String
     let registry: UpstreamRegistry
-    let clock: MonotonicClock
+    let clock: any InstantClock
     let logger: Logger
     private let board: Mutex<PeerHealthBoard>
     private let counters = Mutex(Counters())
@@ -37,7 +38,7 @@ public final class AgentGossip: Service, Sendable {
         service: String,
         version: String,
         registry: UpstreamRegistry,
-        clock: MonotonicClock,
+        clock: any InstantClock,
         logger: Logger,
         tick: Duration = .milliseconds(100)
     ) throws {

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import LeveeClock
 public import LeveeConfiguration
 import LeveeGossipNIO
 public import Logging
@@ -148,7 +149,7 @@ public struct Agent: Sendable {
         if let httpListener { services.append(httpListener) }
         services += [
             OutboundClientsService(runner: runner, registry: registry),
-            HousekeepingService(registry: registry),
+            HousekeepingService(registry: registry, clock: clock),
             HealthCheckService(registry: registry, clock: clock),
         ]
         if let gossip { services.append(gossip) }
@@ -206,64 +207,5 @@ public struct Agent: Sendable {
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         logger.notice("levee agent stopped")
-    }
-}
-
-/// A gRPC server on a socket the agent bound; removes the socket file when it stops.
-struct ServerService: Service {
-    let server: GRPCServer<HTTP2ServerTransport.Posix>
-    let socket: UnixListeningSocket
-    let logger: Logger
-    /// Where the handlers run; nil is the cooperative pool.
-    let handlerExecutor: (any TaskExecutor)?
-
-    func run() async throws {
-        defer { socket.removeFile() }
-        try await withGracefulShutdownHandler {
-            try await withTaskExecutorPreference(handlerExecutor) {
-                try await server.serve()
-            }
-        } onGracefulShutdown: {
-            server.beginGracefulShutdown()
-        }
-    }
-}
-
-/// The first service to hear of a graceful shutdown (it is the last of the group): marks the agent
-/// as draining, so that `/readyz` answers 503 while the servers drain.
-struct DrainNotice: Service {
-    let readiness: Readiness
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        readiness.drain()
-    }
-}
-
-/// Expires leases and queue waits and restores endpoints, every few milliseconds.
-struct HousekeepingService: Service {
-    let registry: UpstreamRegistry
-    var interval: Duration = .milliseconds(20)
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await registry.housekeeping()
-            try? await Task.sleep(for: interval)
-        }
-    }
-}
-
-/// Runs the outbound gRPC clients' connections; at shutdown, closes every outbound connection.
-struct OutboundClientsService: Service {
-    let runner: GRPCClientRunner
-    let registry: UpstreamRegistry
-
-    func run() async throws {
-        await withGracefulShutdownHandler {
-            await runner.runClients()
-        } onGracefulShutdown: {
-            runner.finish()
-        }
-        await registry.shutdown()
     }
 }

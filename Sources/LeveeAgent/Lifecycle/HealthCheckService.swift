@@ -1,3 +1,4 @@
+import LeveeClock
 import LeveeGossipNIO
 import LeveePolicy
 import ServiceLifecycle
@@ -12,7 +13,7 @@ import ServiceLifecycle
 /// soon. At shutdown the running checks are cancelled and record nothing.
 struct HealthCheckService: Service {
     let registry: UpstreamRegistry
-    let clock: MonotonicClock
+    let clock: any InstantClock
     var maximumSleep: Duration = .milliseconds(200)
 
     func run() async throws {

@@ -1,5 +1,4 @@
 import CoreMetrics
-import LeveeAPI
 import LeveePolicy
 
 /// The counters and histograms of one upstream, made once per runtime through the agent's own
@@ -8,12 +7,12 @@ import LeveePolicy
 /// Every label value is made up front, so a scrape shows each outcome, cause and kind at 0 before the
 /// first one happens (rate() and alerts then see the series from the start).
 public struct UpstreamMetrics: Sendable {
-    /// `levee_calls_total{upstream,outcome}`, by the outcome's label value.
-    let calls: [Levee_V1_Outcome: Counter]
+    /// `levee_calls_total{upstream,outcome}`, by the outcome.
+    let calls: [CallOutcome: Counter]
     let attempts: Counter
     let retries: Counter
     let retriesDenied: Counter
-    let fallbacks: [Levee_V1_Fallback: Counter]
+    let fallbacks: [FallbackKind: Counter]
     let rejections: [RejectionCause: Counter]
     let callDuration: Timer
     let attemptDuration: Timer
@@ -44,7 +43,9 @@ public struct UpstreamMetrics: Sendable {
                 }
             )
         }
-        calls = counters(MetricName.calls, by: "outcome", Self.outcomes) { $0.metricLabel }
+        calls = counters(MetricName.calls, by: "outcome", CallOutcome.allCases) { $0.metricLabel }
+        // The series chaos faults will count under: shown at 0 from the start, as every outcome is.
+        _ = Counter(label: MetricName.calls, dimensions: label + [("outcome", "fault_injected")], factory: factory)
         attempts = Counter(label: MetricName.attempts, dimensions: label, factory: factory)
         retries = Counter(label: MetricName.retries, dimensions: label, factory: factory)
         retriesDenied = Counter(label: MetricName.retriesDenied, dimensions: label, factory: factory)
@@ -54,16 +55,10 @@ public struct UpstreamMetrics: Sendable {
         attemptDuration = Timer(label: MetricName.attemptDuration, dimensions: label, factory: factory)
     }
 
-    /// The outcomes a call can end with.
-    static let outcomes: [Levee_V1_Outcome] = [
-        .ok, .upstreamFailure, .timeout, .connectFailure, .circuitOpen, .bulkheadFull, .noHealthyEndpoint,
-        .faultInjected,
-    ]
-
     /// A call ended: its outcome, its fallback, its duration.
-    func recordCall(_ outcome: Levee_V1_Outcome, fallback: Levee_V1_Fallback, duration: Duration) {
+    func recordCall(_ outcome: CallOutcome, fallback: FallbackKind?, duration: Duration) {
         calls[outcome]?.increment()
-        fallbacks[fallback]?.increment()
+        if let fallback { fallbacks[fallback]?.increment() }
         callDuration.recordNanoseconds(duration.nanoseconds)
     }
 
@@ -83,8 +78,8 @@ public struct UpstreamMetrics: Sendable {
     }
 }
 
-extension Levee_V1_Outcome {
-    /// The `outcome` label value: the proto name in lower case, without its prefix.
+extension CallOutcome {
+    /// The `outcome` label value: the API's name in lower case, without its prefix.
     var metricLabel: String {
         switch self {
         case .ok: "ok"
@@ -94,8 +89,6 @@ extension Levee_V1_Outcome {
         case .circuitOpen: "circuit_open"
         case .bulkheadFull: "bulkhead_full"
         case .noHealthyEndpoint: "no_healthy_endpoint"
-        case .faultInjected: "fault_injected"
-        default: "unspecified"
         }
     }
 }

@@ -1,6 +1,5 @@
-public import GRPCCore
+public import LeveeClock
 public import LeveeConfiguration
-public import LeveeGossipNIO
 public import LeveePolicy
 public import Logging
 import Synchronization
@@ -19,24 +18,38 @@ public final class UpstreamRegistry: Sendable {
     }
 
     private let contents: Mutex<Contents>
-    private let clock: MonotonicClock
+    private let clock: any InstantClock
+    /// Draws each new runtime's random seed.
+    private let seeds: Mutex<SplitMix64>
     private let logger: Logger
     private let clientRunner: GRPCClientRunner
+    private let makeExecutor: (@Sendable (UpstreamConfiguration) -> any UpstreamExecutor)?
     /// Where the runtimes' counters and histograms go; nil exports nothing.
     let metrics: AgentMetrics?
     /// Breaker transitions and endpoint ejections of every runtime, for the gossip pool.
     public let events: AgentEvents
+    /// Rung when anything `Watch` shows may have changed, in any runtime or by a reload.
+    public let changes = ChangeSignal()
 
     /// Builds a runtime for every configured upstream; throws (and builds nothing) if one is invalid.
+    ///
+    /// - Parameters:
+    ///   - randomSeed: seeds the runtimes' randomness (jitter, endpoint choice, permit ids); a test
+    ///     passes a fixed one to make a run repeat.
+    ///   - makeExecutor: the executor of each runtime; by default the HTTP or gRPC one its protocol needs.
     public init(
         configuration: AgentConfiguration,
-        clock: MonotonicClock,
+        clock: any InstantClock,
+        randomSeed: UInt64 = .random(in: .min ... .max),
         logger: Logger,
         clientRunner: GRPCClientRunner,
-        metrics: AgentMetrics? = nil
+        metrics: AgentMetrics? = nil,
+        makeExecutor: (@Sendable (UpstreamConfiguration) -> any UpstreamExecutor)? = nil
     ) throws(ConfigurationFileError) {
         self.metrics = metrics
         self.clock = clock
+        self.seeds = Mutex(SplitMix64(seed: randomSeed))
+        self.makeExecutor = makeExecutor
         self.logger = logger
         self.clientRunner = clientRunner
         events = AgentEvents()
@@ -55,25 +68,31 @@ public final class UpstreamRegistry: Sendable {
         in configuration: AgentConfiguration
     ) throws(ConfigurationFileError) -> UpstreamRuntime {
         let executor: any UpstreamExecutor =
-            switch upstream.protocolKind {
-            case .http:
-                HTTPExecutor(
-                    tls: upstream.tls,
-                    tlsCAFile: upstream.tlsCAFile,
-                    connectTimeout: upstream.policy.timeouts.connect,
-                    readTimeout: upstream.policy.timeouts.attempt,
-                    maxConnectionsPerEndpoint: upstream.policy.bulkhead.maxConcurrent
-                )
-            case .grpc:
-                GRPCExecutor(runner: clientRunner)
+            if let makeExecutor {
+                makeExecutor(upstream)
+            } else {
+                switch upstream.protocolKind {
+                case .http:
+                    HTTPExecutor(
+                        tls: upstream.tls,
+                        tlsCAFile: upstream.tlsCAFile,
+                        connectTimeout: upstream.policy.timeouts.connect,
+                        readTimeout: upstream.policy.timeouts.attempt,
+                        maxConnectionsPerEndpoint: upstream.policy.bulkhead.maxConcurrent
+                    )
+                case .grpc:
+                    GRPCExecutor(runner: clientRunner)
+                }
             }
         do {
             return try UpstreamRuntime(
                 configuration: upstream,
                 executor: executor,
                 clock: clock,
+                randomSeed: seeds.withLock { $0.next() },
                 logger: logger,
                 events: events,
+                changes: changes,
                 metrics: metrics?.upstream(upstream.name) ?? .disabled
             )
         } catch {
@@ -110,9 +129,12 @@ public final class UpstreamRegistry: Sendable {
     }
 
     /// The runtime for a call: a configured upstream, or one made now for a `host:port` name when
-    /// dynamic upstreams are on. Throws the RPC error to answer: `NOT_FOUND`, or `INVALID_ARGUMENT`
-    /// when the upstream speaks another protocol than the request.
-    public func runtime(named name: String, protocolKind: UpstreamProtocol?) throws(RPCError) -> UpstreamRuntime {
+    /// dynamic upstreams are on. Throws what to answer: not found, or an invalid argument when the
+    /// upstream speaks another protocol than the request.
+    public func runtime(
+        named name: String,
+        protocolKind: UpstreamProtocol?
+    ) throws(UpstreamLookupError) -> UpstreamRuntime {
         try lookUp(named: name, protocolKind: protocolKind, checkOut: false)
     }
 
@@ -123,60 +145,86 @@ public final class UpstreamRegistry: Sendable {
         named name: String,
         protocolKind: UpstreamProtocol?,
         _ body: (UpstreamRuntime) async -> R
-    ) async throws(RPCError) -> R {
+    ) async throws(UpstreamLookupError) -> R {
         let runtime = try lookUp(named: name, protocolKind: protocolKind, checkOut: true)
-        defer { runtime.state.withLock { $0.checkouts -= 1 } }
+        defer { runtime.checkouts.subtract(1, ordering: .releasing) }
         return await body(runtime)
     }
 
+    /// What the registry's lock found for a name.
+    private enum Lookup {
+        case found(UpstreamRuntime)
+        /// A dynamic upstream to make, outside the lock.
+        case make(UpstreamConfiguration, in: AgentConfiguration)
+        case unknown(UpstreamLookupError)
+    }
+
     /// The lookup; with `checkOut`, the runtime is counted as in use under the registry's lock, so that
-    /// ``housekeeping()`` never sees a retired runtime idle while a caller holds it.
+    /// ``housekeeping()`` never sees a retired runtime idle while a caller holds it. A dynamic upstream's
+    /// runtime is built outside the lock; when two callers make the same one at once, the first to
+    /// register it wins and the other's is retired unused.
     private func lookUp(
         named name: String,
         protocolKind: UpstreamProtocol?,
         checkOut: Bool
-    ) throws(RPCError) -> UpstreamRuntime {
+    ) throws(UpstreamLookupError) -> UpstreamRuntime {
         guard !name.isEmpty else {
-            throw RPCError(code: .invalidArgument, message: "upstream: required (an upstream's name, or host:port)")
+            throw UpstreamLookupError(.invalidArgument, "upstream: required (an upstream's name, or host:port)")
         }
-        let found: Result<UpstreamRuntime, RPCError> = contents.withLock { contents in
+        let lookup: Lookup = contents.withLock { contents in
             if let runtime = contents.runtimes[name] {
-                if checkOut { runtime.state.withLock { $0.checkouts += 1 } }
-                return .success(runtime)
+                if checkOut { runtime.checkouts.add(1, ordering: .acquiring) }
+                return .found(runtime)
             }
             guard
                 let upstream = contents.configuration.dynamicUpstream(named: name, protocolKind: protocolKind ?? .http)
             else {
-                let known = contents.runtimes.keys.filter { !(contents.runtimes[$0]?.configuration.isDynamic ?? true) }
-                    .sorted()
+                let known = contents.runtimes.values.filter { !$0.configuration.isDynamic }.map(\.name).sorted()
                 let hint =
                     contents.configuration.dynamicUpstreams
                     ? " (names that are not configured must look like host:port)"
                     : " (dynamic upstreams are off: add it under upstreams in the configuration)"
-                return .failure(
-                    RPCError(
-                        code: .notFound,
-                        message:
-                            "upstream: no upstream named \(name.debugDescription); known: \(known.isEmpty ? "none" : known.joined(separator: ", "))\(hint)"
+                let list = known.isEmpty ? "none" : known.joined(separator: ", ")
+                return .unknown(
+                    UpstreamLookupError(
+                        .notFound,
+                        "upstream: no upstream named \(name.debugDescription); known: \(list)\(hint)"
                     )
                 )
             }
+            return .make(upstream, in: contents.configuration)
+        }
+        let runtime: UpstreamRuntime
+        switch lookup {
+        case .found(let found):
+            runtime = found
+        case .unknown(let error):
+            throw error
+        case .make(let upstream, let configuration):
+            let made: UpstreamRuntime
             do {
-                let runtime = try makeRuntime(upstream, in: contents.configuration)
-                contents.runtimes[name] = runtime
-                if checkOut { runtime.state.withLock { $0.checkouts += 1 } }
-                return .success(runtime)
+                made = try makeRuntime(upstream, in: configuration)
             } catch {
-                return .failure(RPCError(code: .failedPrecondition, message: "upstream: \(error)"))
+                throw UpstreamLookupError(.failedPrecondition, "upstream: \(error)")
+            }
+            runtime = contents.withLock { contents in
+                let winner: UpstreamRuntime
+                if let existing = contents.runtimes[name] {
+                    contents.retired.append(made)
+                    winner = existing
+                } else {
+                    contents.runtimes[name] = made
+                    winner = made
+                }
+                if checkOut { winner.checkouts.add(1, ordering: .acquiring) }
+                return winner
             }
         }
-        let runtime = try found.get()
         if let protocolKind, runtime.configuration.protocolKind != protocolKind {
-            if checkOut { runtime.state.withLock { $0.checkouts -= 1 } }
-            throw RPCError(
-                code: .invalidArgument,
-                message:
-                    "request: upstream \(name) speaks \(runtime.configuration.protocolKind.rawValue), but the request is \(protocolKind.rawValue)"
+            if checkOut { runtime.checkouts.subtract(1, ordering: .releasing) }
+            throw UpstreamLookupError(
+                .invalidArgument,
+                "request: upstream \(name) speaks \(runtime.configuration.protocolKind.rawValue), but the request is \(protocolKind.rawValue)"
             )
         }
         return runtime
@@ -215,7 +263,7 @@ public final class UpstreamRegistry: Sendable {
         for (name, runtime) in current where runtime.configuration.isDynamic && next[name] == nil {
             if configuration.dynamicUpstreams { next[name] = runtime }
         }
-        return contents.withLock { contents in
+        summary = contents.withLock { contents in
             for (name, runtime) in contents.runtimes where next[name] !== runtime {
                 contents.retired.append(runtime)
                 if next[name] == nil && !runtime.configuration.isDynamic { summary.removed.append(name) }
@@ -226,6 +274,8 @@ public final class UpstreamRegistry: Sendable {
             summary.generation = contents.generation
             return summary
         }
+        changes.notify()
+        return summary
     }
 
     /// The service's level now: the configuration's `degradation` rules over the upstreams' breakers.
@@ -238,9 +288,7 @@ public final class UpstreamRegistry: Sendable {
     /// of retired runtimes once idle.
     public func housekeeping() async {
         let (live, retired) = contents.withLock { contents in
-            let idle = contents.retired.filter(\.isIdle)
-            contents.retired.removeAll { $0.isIdle }
-            return (Array(contents.runtimes.values), idle)
+            (Array(contents.runtimes.values), Self.takeIdle(from: &contents.retired, isIdle: \.isIdle))
         }
         for runtime in live { runtime.housekeeping() }
         let level = serviceLevel()
@@ -260,6 +308,21 @@ public final class UpstreamRegistry: Sendable {
             logger.info("upstream \(runtime.name) drained after a reload: closing its connections")
             await runtime.executor.shutdown()
         }
+    }
+
+    /// Removes from `retired` and returns those that are idle, asking each once: a runtime that turns
+    /// idle during the pass stays for the next one rather than being dropped unclosed.
+    public static func takeIdle<Runtime: AnyObject>(
+        from retired: inout [Runtime],
+        isIdle: (Runtime) -> Bool
+    ) -> [Runtime] {
+        var idle: [Runtime] = []
+        var busy: [Runtime] = []
+        for runtime in retired {
+            if isIdle(runtime) { idle.append(runtime) } else { busy.append(runtime) }
+        }
+        retired = busy
+        return idle
     }
 
     /// Closes every executor's connections (at agent shutdown, after the servers have drained).

@@ -1,7 +1,5 @@
-import Foundation
-public import LeveeAPI
+import LeveeClock
 import LeveeConfiguration
-import LeveeGossipNIO
 public import LeveePolicy
 import Synchronization
 
@@ -33,311 +31,175 @@ public struct GuardedCallOptions: Sendable {
 }
 
 extension UpstreamRuntime {
-    /// Makes one guarded call: breaker, bulkhead, deadline, attempts with retries under the budget,
-    /// fallback. Never throws: every way it can end is a `CallResponse` outcome.
-    public func call(_ request: UpstreamRequest, options: GuardedCallOptions) async -> Levee_V1_CallResponse {
+    /// Makes one guarded call: drives a `GuardedCall` through its attempts, waits and queueing, and
+    /// answers with the upstream's answer or the fallback. Never throws: every way it can end is an
+    /// outcome.
+    ///
+    /// A call that gets a slot at once and needs one attempt takes the runtime's lock twice: once to
+    /// be admitted and sent, once to be recorded and finished.
+    public func call(_ request: UpstreamRequest, options: GuardedCallOptions) async -> CallResult {
         let start = clock.now()
-        let policy = configuration.policy
-        let deadline = policy.timeouts.deadline(requested: options.timeout, now: start).earliest(options.rpcDeadline)
         // Only an upstream with a stale fallback keeps answers: no key to build otherwise (for gRPC it
         // would encode the whole message).
-        let cacheKey =
-            configuration.fallback.stale == nil ? nil : Self.cacheKey(for: request, explicit: options.cacheKey)
-        state.withLock { $0.counters.calls += 1 }
-
-        var response = Levee_V1_CallResponse()
-        func finish(_ outcome: Levee_V1_Outcome, _ detail: String) -> Levee_V1_CallResponse {
-            response.outcome = outcome
-            response.detail = detail
-            if outcome != .ok {
-                applyFallback(to: &response, cacheKey: cacheKey, protocolKind: request.protocolKind)
-            }
-            response.elapsedUs = (clock.now() - start).microseconds
-            count(response)
-            return response
-        }
-
-        // An expired deadline sends nothing.
-        if deadline.isExpired(now: start) {
-            metrics.reject(.deadline)
-            return finish(.timeout, "the deadline was already spent when the call arrived: nothing sent")
-        }
-
-        // The breaker first, so that an open breaker rejects at once, without queueing.
-        var permit: CircuitBreaker.Permit
-        switch acquireBreaker() {
-        case .admitted(let admitted, _):
-            permit = admitted
-        case .rejected(let rejection):
-            response.retryAfterMs = rejection.retryAfter?.wireMilliseconds ?? 0
-            metrics.reject(.circuitOpen)
-            return finish(.circuitOpen, Self.describe(rejection))
-        }
-
-        switch await acquireSlot(priority: options.priority, deadline: deadline) {
-        case .acquired:
-            break
-        case .rejected(let reason):
-            state.withLock { _ = $0.breaker.release(permit) }
-            metrics.reject(.bulkheadFull)
-            return finish(.bulkheadFull, reason)
-        }
-        state.withLock { state in
+        let cacheKey = configuration.fallback.stale == nil ? nil : request.cacheKey(explicit: options.cacheKey)
+        var call = GuardedCall(
+            policy: callPolicy,
+            request: GuardedCall.Request(
+                priority: options.priority,
+                isIdempotent: isIdempotent(request, idempotencyKey: options.idempotencyKey),
+                timeout: options.timeout,
+                frontDeadline: options.rpcDeadline
+            ),
+            now: start
+        )
+        var ledger = CallLedger(
+            start: start,
+            cacheKey: cacheKey,
+            hasStaticFallback: configuration.fallback.static != nil
+        )
+        var (step, settled) = advance(&call) { call, state throws(GuardedCallError) in
+            try call.start(now: start, upstream: &state.policy, using: &state.rng)
+        } then: { step, _, state in
+            state.counters.calls += 1
             state.callsInProgress += 1
-            state.budget.deposit(now: clock.now())
+            return ledger.bookkeep(step, now: start, in: &state)
         }
-        defer {
-            state.withLock { $0.callsInProgress -= 1 }
-            releaseSlot(priority: options.priority)
-        }
-
-        let isIdempotent: Bool =
-            switch request {
-            case .http(let http):
-                RequestIdempotency.isIdempotent(
-                    httpMethod: http.method.isEmpty ? "GET" : http.method.uppercased(),
-                    hasIdempotencyKey: !options.idempotencyKey.isEmpty
-                )
-            case .grpc(let grpc):
-                !options.idempotencyKey.isEmpty || retryPolicy.isIdempotent(grpcMethod: grpc.method)
-            }
-
-        var backoff = retryPolicy.makeBackoff()
-        var avoiding = EndpointSet()
-        var attempts = 0
-        var last: AttemptResult?
-        var stopDetail = ""
-
-        attempting: while true {
-            if attempts > 0 {
-                // Each attempt asks the breaker: a retry must not pass an open breaker either.
-                switch acquireBreaker() {
-                case .admitted(let admitted, _):
-                    permit = admitted
-                case .rejected(let rejection):
-                    stopDetail = "; no retry: \(Self.describe(rejection))"
-                    break attempting
-                }
-            }
-            let now = clock.now()
-            let picked = state.withLock { state -> (Int, EndpointAddress, UInt64)? in
-                guard
-                    let endpoint = state.balancer.pick(
-                        outliers: state.outliers,
-                        now: now,
-                        avoiding: avoiding,
-                        using: &state.rng
+        var address: EndpointAddress?
+        while true {
+            carryOut(step.effects, endpoint: address)
+            switch step.action {
+            case .finish(let finish):
+                return result(of: finish, settled: settled, ledger: ledger, request: request, endpoint: address)
+            case .attempt(let attempt):
+                if attempt.number > 1 { metrics.recordRetry(allowed: true) }
+                address = attempt.endpoint.flatMap { ledger.addresses[$0] }
+                let result: AttemptResult
+                if let address {
+                    result = await executor.execute(
+                        request,
+                        on: address,
+                        timeout: attempt.timeout,
+                        remaining: attempt.remaining
                     )
-                else { return nil }
-                state.balancer.onAttemptStarted(endpoint: endpoint)
-                return (endpoint, state.endpoints[endpoint], state.endpointGeneration)
-            }
-            guard let (endpoint, address, generation) = picked else {
-                state.withLock { _ = $0.breaker.release(permit) }
-                if last == nil {
-                    metrics.reject(.noHealthyEndpoint)
-                    return finish(.noHealthyEndpoint, "the upstream has no endpoint to call")
+                } else {
+                    result = .failed(.connectFailure, detail: "the endpoint list changed under the call")
                 }
-                break attempting
-            }
-            let attemptTimeout = deadline.attemptTimeout(configured: policy.timeouts.attempt, now: now)
-            attempts += 1
-            response.attempts = UInt32(attempts)
-            response.endpoint = address.description
-
-            let result = await executor.execute(
-                request,
-                on: address,
-                timeout: attemptTimeout,
-                remaining: deadline.remaining(now: now)
-            )
-            let end = clock.now()
-            let outcome: AttemptOutcome
-            let status: UpstreamStatus?
-            let pushback: ServerPushback?
-            switch result {
-            case .answered(_, let answered, let said):
-                outcome = classifier.classify(answered)
-                status = answered
-                pushback = said
-            case .failed(let failure, _):
-                outcome = classifier.classify(failure)
-                status = nil
-                pushback = nil
-            }
-            last = result
-
-            let (decision, transition, event) = state.withLock { state in
-                let transition = state.breaker.record(outcome, for: permit, duration: end - now, now: end)
-                var event: OutlierEvent?
-                if generation == state.endpointGeneration {
-                    event = state.outliers.record(endpoint: endpoint, outcome: outcome, now: end)
-                    state.balancer.onAttemptFinished(endpoint: endpoint)
-                }
-                state.counters.attempts += 1
-                let decision = retryPolicy.decide(
-                    outcome: outcome,
-                    status: status,
-                    isIdempotent: isIdempotent,
-                    attemptsMade: attempts,
-                    pushback: pushback,
-                    endpoint: endpoint,
-                    deadline: deadline,
-                    now: end,
-                    budget: &state.budget,
-                    backoff: &backoff,
-                    using: &state.rng
-                )
-                switch decision {
-                case .retry: state.counters.retries += 1
-                case .stop(.budgetExhausted): state.counters.retriesDeniedByBudget += 1
-                case .stop: break
-                }
-                return (decision, transition, event)
-            }
-            note(transition)
-            note(event, endpoint: address)
-            metrics.recordAttempt(duration: end - now)
-            switch decision {
-            case .retry: metrics.recordRetry(allowed: true)
-            case .stop(.budgetExhausted): metrics.recordRetry(allowed: false)
-            case .stop: break
-            }
-
-            guard case .retry(let delay, let avoid) = decision else {
-                if case .stop(let reason) = decision { stopDetail = Self.describe(reason, attempts: attempts) }
-                break attempting
-            }
-            avoiding.insert(avoid)
-            if delay > .zero {
-                do {
-                    try await Task.sleep(for: delay)
-                } catch {
-                    stopDetail = "; cancelled during backoff"
-                    break attempting
-                }
-            }
-        }
-
-        guard let last else { return finish(.noHealthyEndpoint, "no endpoint was tried") }
-        switch last {
-        case .answered(let answer, let status, _):
-            switch answer {
-            case .http(let http): response.http = http
-            case .grpc(let grpc): response.grpc = grpc
-            }
-            if classifier.classify(status).isFailure {
-                return finish(.upstreamFailure, "upstream answered \(Self.describe(status))\(stopDetail)")
-            }
-            if let cacheKey {
+                ledger.last = result
                 let now = clock.now()
-                state.withLock { $0.stale?.store(answer, for: cacheKey, now: now) }
-            }
-            return finish(.ok, "upstream answered \(Self.describe(status))")
-        case .failed(let failure, let detail):
-            switch failure {
-            case .connectFailure: return finish(.connectFailure, detail + stopDetail)
-            case .timeout: return finish(.timeout, detail + stopDetail)
-            case .reset: return finish(.upstreamFailure, detail + stopDetail)
-            case .cancelledByCaller: return finish(.timeout, detail)
-            }
-        }
-    }
-
-    /// Asks the breaker for a permit and logs a transition the asking caused (OPEN → HALF_OPEN).
-    func acquireBreaker() -> CircuitBreaker.Admission {
-        let now = clock.now()
-        let admission = state.withLock { $0.breaker.tryAcquire(now: now) }
-        note(admission.transition)
-        return admission
-    }
-
-    /// Replaces a failed call's body with the stale answer for its key, or else the static answer,
-    /// when the upstream's `fallback.on` lists the outcome.
-    private func applyFallback(
-        to response: inout Levee_V1_CallResponse,
-        cacheKey: String?,
-        protocolKind: UpstreamProtocol
-    ) {
-        let fallback = configuration.fallback
-        guard let trigger = FallbackTrigger(response.outcome), fallback.on.contains(trigger) else { return }
-        if let cacheKey {
-            let now = clock.now()
-            if let (answer, age) = state.withLock({ $0.stale?.lookup(cacheKey, now: now) }) {
-                switch answer {
-                case .http(let http): response.http = http
-                case .grpc(let grpc): response.grpc = grpc
+                (step, settled) = advance(&call) { call, state throws(GuardedCallError) in
+                    try call.attemptFinished(result.report, now: now, upstream: &state.policy, using: &state.rng)
+                } then: { step, _, state in
+                    ledger.bookkeep(step, now: now, in: &state)
                 }
-                response.fallback = .stale
-                response.detail += "; served the stale answer from \(age.configDescription) ago"
-                return
-            }
-        }
-        if let answer = fallback.static {
-            switch protocolKind {
-            case .http:
-                var http = Levee_V1_HttpResponse()
-                http.status = UInt32(clamping: answer.status)
-                http.headers = answer.headers.map { field in
-                    var header = Levee_V1_Header()
-                    header.name = field.name
-                    header.value = field.value
-                    return header
+            case .wait(let until):
+                let cancelled = (try? await clock.sleep(until: until)) == nil
+                let now = clock.now()
+                (step, settled) = advance(&call) { call, state throws(GuardedCallError) in
+                    cancelled
+                        ? try call.waitCancelled(now: now, upstream: &state.policy)
+                        : try call.waitElapsed(now: now, upstream: &state.policy, using: &state.rng)
+                } then: { step, _, state in
+                    ledger.bookkeep(step, now: now, in: &state)
                 }
-                http.body = Data(answer.body)
-                response.http = http
-            case .grpc:
-                var grpc = Levee_V1_GrpcResponse()
-                grpc.code = UInt32(clamping: answer.grpcCode)
-                grpc.message = answer.grpcMessage
-                grpc.body = Data(answer.body)
-                response.grpc = grpc
+            case .waitForSlot(let ticket, let until):
+                let granted = await waitForSlot(ticket, until: until)
+                let now = clock.now()
+                (step, settled) = advance(&call) { call, state throws(GuardedCallError) in
+                    granted
+                        ? try call.slotGranted(now: now, upstream: &state.policy, using: &state.rng)
+                        : try call.slotDenied(now: now, upstream: &state.policy)
+                } then: { step, _, state in
+                    ledger.bookkeep(step, now: now, in: &state)
+                }
             }
-            response.fallback = .static
-            response.detail += "; served the static fallback"
         }
     }
 
-    private func count(_ response: Levee_V1_CallResponse) {
-        let now = clock.now()
-        let elapsed = Duration.microseconds(Int64(clamping: response.elapsedUs))
-        state.withLock { state in
-            state.recent.record(elapsed, failed: response.outcome != .ok, now: now)
-            switch response.outcome {
-            case .ok: state.counters.ok += 1
-            case .upstreamFailure: state.counters.upstreamFailure += 1
-            case .timeout: state.counters.timeout += 1
-            case .connectFailure: state.counters.connectFailure += 1
-            case .circuitOpen: state.counters.circuitOpen += 1
-            case .bulkheadFull: state.counters.bulkheadFull += 1
-            case .noHealthyEndpoint: state.counters.noHealthyEndpoint += 1
-            default: break
-            }
-            switch response.fallback {
-            case .stale: state.counters.fallbacksStale += 1
-            case .static: state.counters.fallbacksStatic += 1
-            default: break
-            }
+    /// Whether `request` may be sent again after it reached the upstream.
+    private func isIdempotent(_ request: UpstreamRequest, idempotencyKey: String) -> Bool {
+        if !idempotencyKey.isEmpty { return true }
+        switch request.idempotency {
+        case .method(let method): return RequestIdempotency.isIdempotent(httpMethod: method, hasIdempotencyKey: false)
+        case .grpcMethod(let method): return retryPolicy.isIdempotent(grpcMethod: method)
         }
-        metrics.recordCall(response.outcome, fallback: response.fallback, duration: elapsed)
     }
 
-    /// The stale-fallback key: the app's, or "METHOD path" for reads, or the gRPC method and message.
-    static func cacheKey(for request: UpstreamRequest, explicit: String) -> String? {
-        if !explicit.isEmpty { return explicit }
-        switch request {
-        case .http(let http):
-            let method = http.method.isEmpty ? "GET" : http.method.uppercased()
-            guard method == "GET" || method == "HEAD" else { return nil }
-            return "\(method) \(http.path)"
-        case .grpc(let grpc):
-            return "\(grpc.method) \(grpc.message.base64EncodedString())"
+    /// The app's answer for a finished call, with the fallback the ledger found under the lock.
+    private func result(
+        of finish: GuardedCall.Finish,
+        settled: CallLedger.Settled?,
+        ledger: CallLedger,
+        request: UpstreamRequest,
+        endpoint: EndpointAddress?
+    ) -> CallResult {
+        var result = CallResult(
+            outcome: finish.outcome,
+            answer: nil,
+            fallback: nil,
+            attempts: finish.attempts,
+            endpoint: endpoint,
+            elapsed: settled?.elapsed ?? clock.now() - ledger.start,
+            retryAfter: nil,
+            detail: ""
+        )
+        switch finish.cause {
+        case .deadlineSpentOnArrival:
+            metrics.reject(.deadline)
+            result.detail = "the deadline was already spent when the call arrived: nothing sent"
+        case .breakerRejected(let rejection):
+            metrics.reject(.circuitOpen)
+            result.retryAfter = rejection.retryAfter
+            result.detail = Self.describe(rejection)
+        case .bulkheadRejected(let rejection):
+            metrics.reject(.bulkheadFull)
+            result.detail = rejection.description
+        case .queueTimedOut(let waited):
+            metrics.reject(.bulkheadFull)
+            result.detail = "no slot freed within \(waited.configDescription) in the queue"
+        case .deadlinePassedInQueue:
+            metrics.reject(.deadline)
+            result.detail = "the deadline passed while the call waited for a slot: nothing sent"
+        case .noEndpoint:
+            metrics.reject(.noHealthyEndpoint)
+            result.detail = "the upstream has no endpoint to call"
+        case .retryRefused(let reason):
+            result.detail = Self.describe(reason, attempts: finish.attempts)
+        case .lastAttempt(_, let stop):
+            let stopDetail = Self.describe(stop, attempts: finish.attempts)
+            switch ledger.last {
+            case .answered(let answer, let status, _)?:
+                result.answer = answer
+                result.detail =
+                    "upstream answered \(Self.describe(status))\(finish.outcome == .ok ? "" : stopDetail)"
+            case .failed(.cancelledByCaller, let detail)?:
+                result.detail = detail
+            case .failed(_, let detail)?:
+                result.detail = detail + stopDetail
+            case nil:
+                result.detail = "no endpoint was tried"
+            }
         }
+        switch settled?.fallback {
+        case .stale(let answer, let age)?:
+            result.answer = answer
+            result.fallback = .stale
+            result.detail += "; served the stale answer from \(age.configDescription) ago"
+        case .static?:
+            if let answer = configuration.fallback.`static` {
+                result.answer = UpstreamResponse(staticFallback: answer, protocolKind: request.protocolKind)
+                result.fallback = .static
+                result.detail += "; served the static fallback"
+            }
+        case nil:
+            break
+        }
+        metrics.recordCall(result.outcome, fallback: result.fallback, duration: result.elapsed)
+        return result
     }
 
     static func describe(_ rejection: CircuitBreaker.Rejection) -> String {
         switch rejection {
-        case .open(let retryAfter): "circuit open: next probe in \(retryAfter.wireMilliseconds)ms"
+        case .open(let retryAfter): "circuit open: next probe in \(retryAfter.millisecondsRoundedUp)ms"
         case .probesInFlight: "circuit half-open: the probe calls are out"
         case .forcedOpen: "circuit forced open by an operator"
         }
@@ -347,6 +209,16 @@ extension UpstreamRuntime {
         switch status {
         case .http(let code): "HTTP \(code)"
         case .grpc(let code): "gRPC status \(code)"
+        }
+    }
+
+    static func describe(_ stop: GuardedCall.Stop, attempts: Int) -> String {
+        switch stop {
+        case .retryPolicy(let reason): describe(reason, attempts: attempts)
+        case .breakerRefusedRetry(let rejection): "; no retry: \(describe(rejection))"
+        case .noEndpointForRetry, .appDecides: ""
+        case .deadlinePassedInBackoff: "; not retried: no time left before the deadline"
+        case .cancelledInBackoff: "; cancelled during backoff"
         }
     }
 
@@ -363,17 +235,67 @@ extension UpstreamRuntime {
     }
 }
 
-extension FallbackTrigger {
-    /// The trigger for a call's outcome; `nil` for OK.
-    init?(_ outcome: Levee_V1_Outcome) {
-        switch outcome {
-        case .upstreamFailure: self = .upstreamFailure
-        case .timeout: self = .timeout
-        case .connectFailure: self = .connectFailure
-        case .circuitOpen: self = .circuitOpen
-        case .bulkheadFull: self = .bulkheadFull
-        case .noHealthyEndpoint: self = .noHealthyEndpoint
-        default: return nil
+/// One call's bookkeeping in the runtime's lock: counters, the stale cache, the latency window, and
+/// the endpoint list the call's attempts index.
+struct CallLedger {
+    let start: Instant
+    let cacheKey: String?
+    /// The last attempt's result, with the answer's body.
+    var last: AttemptResult?
+    /// The endpoints as the call saw them at its last step (an attempt names an index into them).
+    var addresses: [EndpointAddress] = []
+
+    /// What the lock's last step found for a finished call.
+    struct Settled {
+        var elapsed: Duration
+        var fallback: Fallback?
+    }
+
+    enum Fallback {
+        case stale(UpstreamResponse, age: Duration)
+        case `static`
+    }
+
+    /// Whether the upstream has a static fallback to answer with.
+    let hasStaticFallback: Bool
+
+    init(start: Instant, cacheKey: String?, hasStaticFallback: Bool) {
+        self.start = start
+        self.cacheKey = cacheKey
+        self.hasStaticFallback = hasStaticFallback
+    }
+
+    /// Counts what `step` did and, when it finished the call, stores or looks up the stale answer and
+    /// records the call's latency. Runs under the runtime's lock.
+    mutating func bookkeep(_ step: GuardedCall.Step, now: Instant, in state: inout UpstreamRuntime.State) -> Settled? {
+        if step.effects.attemptRecorded != nil { state.counters.attempts += 1 }
+        if step.effects.retry == .denied { state.counters.retriesDeniedByBudget += 1 }
+        switch step.action {
+        case .attempt(let attempt):
+            if attempt.number > 1 { state.counters.retries += 1 }
+            addresses = state.endpoints
+            return nil
+        case .wait, .waitForSlot:
+            return nil
+        case .finish(let finish):
+            state.callsInProgress -= 1
+            state.counters.count(finish.outcome)
+            let elapsed = now - start
+            var settled = Settled(elapsed: elapsed, fallback: nil)
+            state.recent.record(elapsed, failed: finish.outcome != .ok, now: now)
+            if finish.outcome == .ok, let cacheKey, case .answered(let answer, _, _)? = last {
+                state.stale?.store(answer, for: cacheKey, now: now)
+            }
+            if finish.fallback {
+                if let cacheKey, let (answer, age) = state.stale?.lookup(cacheKey, now: now) {
+                    settled.fallback = .stale(answer, age: age)
+                    state.counters.count(.stale)
+                } else if hasStaticFallback {
+                    settled.fallback = .static
+                    state.counters.count(.static)
+                }
+            }
+            return settled
         }
     }
 }

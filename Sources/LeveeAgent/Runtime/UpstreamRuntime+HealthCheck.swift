@@ -1,7 +1,5 @@
-import Foundation
-import LeveeAPI
+import LeveeClock
 import LeveeConfiguration
-import LeveeGossipNIO
 import LeveePolicy
 import Logging
 import Synchronization
@@ -37,7 +35,7 @@ extension UpstreamRuntime {
                 HealthCheck(
                     endpoint: endpoint,
                     address: state.endpoints[endpoint],
-                    endpointGeneration: state.endpointGeneration
+                    endpointGeneration: state.policy.endpointGeneration
                 )
             }
             return (checks, state.health?.nextCheckTime)
@@ -56,23 +54,7 @@ extension UpstreamRuntime {
     /// One check of `address`: `GET path` (2xx passes) or `grpc.health.v1.Health/Check` (`SERVING`
     /// passes); nil when it was cancelled.
     private func probe(_ address: EndpointAddress, settings: HealthCheckConfiguration) async -> HealthCheckResult? {
-        let request: UpstreamRequest
-        switch configuration.protocolKind {
-        case .http:
-            var http = Levee_V1_HttpRequest()
-            http.method = "GET"
-            http.path = settings.path
-            var userAgent = Levee_V1_Header()
-            userAgent.name = "user-agent"
-            userAgent.value = "levee-health-check"
-            http.headers = [userAgent]
-            request = .http(http)
-        case .grpc:
-            var grpc = Levee_V1_GrpcRequest()
-            grpc.method = GRPCHealthCheck.method
-            grpc.message = Data(GRPCHealthCheck.request(service: settings.service))
-            request = .grpc(grpc)
-        }
+        let request = UpstreamRequest.healthCheck(settings, protocolKind: configuration.protocolKind)
         let result = await executor.execute(
             request,
             on: address,
@@ -80,18 +62,8 @@ extension UpstreamRuntime {
             remaining: settings.timeout
         )
         switch result {
-        case .answered(.http(let response), _, _):
-            return (200..<300).contains(response.status) ? .passed : .failed(detail: "status \(response.status)")
-        case .answered(.grpc(let response), _, _):
-            guard response.code == 0 else {
-                let message = response.message.isEmpty ? "" : ": \(response.message)"
-                return .failed(detail: "gRPC status \(GRPCHealthCheck.codeName(response.code))\(message)")
-            }
-            switch GRPCHealthCheck.servingStatus(decoding: [UInt8](response.body)) {
-            case .some(1): return .passed
-            case .some(let status): return .failed(detail: GRPCHealthCheck.statusName(status))
-            case nil: return .failed(detail: "an answer that is not a HealthCheckResponse")
-            }
+        case .answered(let answer, _, _):
+            return answer.healthCheckResult
         case .failed(.cancelledByCaller, _):
             return nil
         case .failed(.timeout, _):
@@ -107,20 +79,23 @@ extension UpstreamRuntime {
     func record(_ result: HealthCheckResult, of check: HealthCheck) {
         let now = clock.now()
         let (transition, event) = state.withLock { state -> (HealthCheckTransition?, OutlierEvent?) in
-            guard check.endpointGeneration == state.endpointGeneration, state.health != nil else { return (nil, nil) }
+            guard check.endpointGeneration == state.policy.endpointGeneration, state.health != nil else {
+                return (nil, nil)
+            }
             let transition = state.health?.record(result, endpoint: check.endpoint, now: now)
             let event: OutlierEvent? =
                 switch (result, state.health?.status(of: check.endpoint)) {
                 case (.passed, .healthy):
-                    state.outliers.recordHealthCheck(endpoint: check.endpoint, passed: true, now: now)
+                    state.policy.outliers.recordHealthCheck(endpoint: check.endpoint, passed: true, now: now)
                 case (.failed, .unhealthy):
-                    state.outliers.recordHealthCheck(endpoint: check.endpoint, passed: false, now: now)
+                    state.policy.outliers.recordHealthCheck(endpoint: check.endpoint, passed: false, now: now)
                 default:
                     nil
                 }
             return (transition, event)
         }
         noteHealth(transition, event: event, endpoint: check.address)
+        if event != nil { changes?.notify() }
     }
 
     /// Logs a change of rotation that a health check made, one line with its cause, and tells the

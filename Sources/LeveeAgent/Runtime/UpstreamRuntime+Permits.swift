@@ -1,150 +1,146 @@
-public import LeveeAPI
+import LeveeClock
 import LeveeConfiguration
-import LeveeGossipNIO
 public import LeveePolicy
 import Synchronization
 
 extension UpstreamRuntime {
     /// `Acquire`: a permit for one attempt the app makes itself, under the same breaker, bulkhead,
-    /// budget and deadline as guarded calls. `attempt > 0` asks for retry `attempt`.
-    public func acquire(_ request: Levee_V1_AcquireRequest, priority: Priority) async -> Levee_V1_AcquireResponse {
+    /// budget and deadline as guarded calls. The permit is a `GuardedCall` whose attempt the app makes:
+    /// it waits in the lease table for the app's `Release` (or the lease's end) as its `attemptFinished`.
+    public func acquire(_ request: PermitRequest) async -> PermitDecision {
         let start = clock.now()
-        let policy = configuration.policy
-        let timeout: Duration? = request.timeoutMs > 0 ? .milliseconds(Int64(request.timeoutMs)) : nil
-        let deadline = policy.timeouts.deadline(requested: timeout, now: start)
-        let retry = Int(request.attempt)
-        var response = Levee_V1_AcquireResponse()
-
-        func deny(
-            _ outcome: Levee_V1_Outcome,
-            _ reason: Levee_V1_DenyReason,
-            _ detail: String
-        ) -> Levee_V1_AcquireResponse {
-            response.granted = false
-            response.deniedBy = outcome
-            response.denyReason = reason
-            response.detail = detail
-            return response
+        let leaseLength = request.lease ?? configuration.policy.timeouts.attempt
+        var call = GuardedCall(
+            policy: callPolicy,
+            request: GuardedCall.Request(
+                priority: request.priority,
+                isIdempotent: true,
+                timeout: request.timeout,
+                frontDeadline: request.frontDeadline,
+                maker: .app(retry: request.retry)
+            ),
+            now: start
+        )
+        var (step, grant) = advance(&call) { call, state throws(GuardedCallError) in
+            try call.start(now: start, upstream: &state.policy, using: &state.rng)
+        } then: { step, call, state in
+            lease(step, call: call, length: leaseLength, now: start, in: &state)
         }
-
-        var backoff = Duration.zero
-        if retry > 0 {
-            // A retry: max_attempts counts the first attempt, so retry n is attempt n + 1.
-            guard retry < retryPolicy.configuration.maxAttempts else {
-                return deny(.unspecified, .maxAttempts, "retry \(retry) would exceed max_attempts")
-            }
-            backoff = state.withLock { state in
-                var draw = retryPolicy.makeBackoff()
-                return draw.delay(forRetry: retry, using: &state.rng)
-            }
-            guard backoff + policy.retry.minAttemptTime < deadline.remaining(now: start) else {
-                return deny(.timeout, .deadline, "no time left before the deadline for retry \(retry)")
-            }
-        }
-
-        let permit: CircuitBreaker.Permit
-        switch acquireBreaker() {
-        case .admitted(let admitted, _):
-            permit = admitted
-        case .rejected(let rejection):
-            response.retryAfterMs = rejection.retryAfter?.wireMilliseconds ?? 0
-            metrics.reject(.circuitOpen)
-            return deny(.circuitOpen, .circuitOpen, Self.describe(rejection))
-        }
-        if case .rejected(let reason) = await acquireSlot(priority: priority, deadline: deadline) {
-            state.withLock { _ = $0.breaker.release(permit) }
-            metrics.reject(.bulkheadFull)
-            return deny(.bulkheadFull, .bulkheadFull, reason)
-        }
-
-        let now = clock.now()
-        let leaseLength = request.leaseMs > 0 ? Duration.milliseconds(Int64(request.leaseMs)) : policy.timeouts.attempt
-        let permitID =
-            "\(configuration.name)/\(UInt64.random(in: .min ... .max).hex)\(UInt64.random(in: .min ... .max).hex)"
-        let granted = state.withLock { state -> Bool in
-            if retry > 0 {
-                guard state.budget.tryWithdraw(now: now) else {
-                    state.counters.retriesDeniedByBudget += 1
-                    _ = state.breaker.release(permit)
-                    return false
+        while true {
+            carryOut(step.effects, endpoint: grant?.endpoint)
+            switch step.action {
+            case .attempt:
+                guard let grant else { preconditionFailure("\(name): an attempt without a lease") }
+                if request.retry > 0 { metrics.recordRetry(allowed: true) }
+                return .granted(grant)
+            case .waitForSlot(let ticket, let until):
+                let granted = await waitForSlot(ticket, until: until)
+                let now = clock.now()
+                (step, grant) = advance(&call) { call, state throws(GuardedCallError) in
+                    granted
+                        ? try call.slotGranted(now: now, upstream: &state.policy, using: &state.rng)
+                        : try call.slotDenied(now: now, upstream: &state.policy)
+                } then: { step, call, state in
+                    lease(step, call: call, length: leaseLength, now: now, in: &state)
                 }
-                state.counters.retries += 1
-            } else {
-                state.budget.deposit(now: now)
-                state.counters.calls += 1
+            case .wait:
+                preconditionFailure("\(name): an app's call never waits in the agent")
+            case .finish(let finish):
+                return .denied(denial(finish, retry: request.retry))
             }
-            var endpoint: Int?
-            if !state.endpoints.isEmpty {
-                endpoint = state.balancer.pick(outliers: state.outliers, now: now, using: &state.rng)
-                if let endpoint { state.balancer.onAttemptStarted(endpoint: endpoint) }
-            }
-            state.leases[permitID] = Lease(
-                permit: permit,
-                priority: priority,
-                endpoint: endpoint,
-                endpointGeneration: state.endpointGeneration,
-                grantedAt: now,
-                expiresAt: now + backoff + leaseLength
-            )
-            if let endpoint { response.endpoint = state.endpoints[endpoint].description }
-            return true
         }
-        guard granted else {
-            releaseSlot(priority: priority)
-            metrics.recordRetry(allowed: false)
-            return deny(.unspecified, .retryBudgetExhausted, "the retry budget is exhausted")
-        }
-        if retry > 0 { metrics.recordRetry(allowed: true) }
-        response.granted = true
-        response.permitID = permitID
-        response.backoffMs = backoff.wireMilliseconds
-        response.leaseMs = (backoff + leaseLength).wireMilliseconds
-        return response
     }
 
-    /// `Release`: records how a permitted attempt ended and frees its slot. Returns `nil` when the
-    /// permit is unknown (never granted, released already, or its lease expired).
-    public func release(_ request: Levee_V1_ReleaseRequest) -> Levee_V1_ReleaseResponse? {
+    /// Under the lock: a call that is to make its attempt becomes a lease, with its id drawn from the
+    /// runtime's randomness.
+    private func lease(
+        _ step: GuardedCall.Step,
+        call: GuardedCall,
+        length: Duration,
+        now: Instant,
+        in state: inout State
+    ) -> PermitGrant? {
+        if step.effects.retry == .denied { state.counters.retriesDeniedByBudget += 1 }
+        guard case .attempt(let attempt) = step.action else { return nil }
+        if attempt.number > 1 { state.counters.retries += 1 } else { state.counters.calls += 1 }
+        let id = "\(configuration.name)/\(state.rng.next().hex)\(state.rng.next().hex)"
+        let backoff = call.appRetryDelay
+        state.leases[id] = Lease(call: call, expiresAt: now + backoff + length)
+        return PermitGrant(
+            id: id,
+            endpoint: attempt.endpoint.map { state.endpoints[$0] },
+            backoff: backoff,
+            lease: backoff + length
+        )
+    }
+
+    private func denial(_ finish: GuardedCall.Finish, retry: Int) -> PermitDenial {
+        switch finish.cause {
+        case .breakerRejected(let rejection):
+            metrics.reject(.circuitOpen)
+            return PermitDenial(
+                reason: .circuitOpen,
+                retryAfter: rejection.retryAfter,
+                detail: Self.describe(rejection)
+            )
+        case .bulkheadRejected(let rejection):
+            metrics.reject(.bulkheadFull)
+            return PermitDenial(reason: .bulkheadFull, detail: rejection.description)
+        case .queueTimedOut(let waited):
+            metrics.reject(.bulkheadFull)
+            return PermitDenial(
+                reason: .bulkheadFull,
+                detail: "no slot freed within \(waited.configDescription) in the queue"
+            )
+        case .retryRefused(.attemptsExhausted):
+            return PermitDenial(reason: .maxAttempts, detail: "retry \(retry) would exceed max_attempts")
+        case .retryRefused(.budgetExhausted):
+            return PermitDenial(reason: .retryBudgetExhausted, detail: "the retry budget is exhausted")
+        case .retryRefused:
+            return PermitDenial(reason: .deadline, detail: "no time left before the deadline for retry \(retry)")
+        case .deadlineSpentOnArrival, .deadlinePassedInQueue, .noEndpoint, .lastAttempt:
+            metrics.reject(.deadline)
+            return PermitDenial(reason: .deadline, detail: "no time left before the deadline")
+        }
+    }
+
+    /// `Release`: records how a permitted attempt ended and frees its slot. Returns the breaker's state
+    /// after it, or `nil` when the permit is unknown (never granted, released already, or its lease
+    /// expired).
+    ///
+    /// - Parameter duration: how long the attempt took, as the app measured it; nil: since the grant.
+    public func release(permit id: String, result: PermitResult, duration: Duration?) -> CircuitBreaker.State? {
         let now = clock.now()
-        let outcome: AttemptOutcome =
-            switch request.result {
-            case .success: .success
-            case .failure: .failure(.reset)
-            case .timeout: .failure(.timeout)
-            default: .ignored
-            }
-        let found = state.withLock {
-            state -> (Lease, CircuitBreaker.Transition?, OutlierEvent?, EndpointAddress?, CircuitBreaker.State)? in
-            guard let lease = state.leases.removeValue(forKey: request.permitID) else { return nil }
-            let duration =
-                request.durationUs > 0
-                ? Duration.microseconds(Int64(clamping: request.durationUs)) : now - lease.grantedAt
-            let transition = state.breaker.record(outcome, for: lease.permit, duration: duration, now: now)
-            var event: OutlierEvent?
-            var address: EndpointAddress?
-            if let endpoint = lease.endpoint, lease.endpointGeneration == state.endpointGeneration {
-                event = state.outliers.record(endpoint: endpoint, outcome: outcome, now: now)
-                state.balancer.onAttemptFinished(endpoint: endpoint)
-                address = state.endpoints[endpoint]
+        let released = state.withLock {
+            state -> (GuardedCall.Step, EndpointAddress?, CircuitBreaker.State, CheckedContinuation<Bool, Never>?)? in
+            guard var lease = state.leases.removeValue(forKey: id) else { return nil }
+            let step: GuardedCall.Step
+            do {
+                step = try lease.call.attemptFinished(
+                    .judged(result.outcome),
+                    duration: duration,
+                    now: now,
+                    upstream: &state.policy,
+                    using: &state.rng
+                )
+            } catch {
+                preconditionFailure("\(configuration.name): \(error)")
             }
             state.counters.attempts += 1
-            switch outcome {
-            case .success, .ignored: state.counters.ok += 1
-            case .failure(.timeout): state.counters.timeout += 1
-            case .failure: state.counters.upstreamFailure += 1
+            if case .finish(let finish) = step.action { state.counters.count(finish.outcome) }
+            let address = lease.call.lastEndpoint.flatMap {
+                state.endpoints.indices.contains($0) ? state.endpoints[$0] : nil
             }
-            return (lease, transition, event, address, state.breaker.state)
+            return (step, address, state.policy.breaker.state, state.wake(after: step))
         }
-        guard let (lease, transition, event, address, breakerState) = found else { return nil }
-        metrics.recordAttempt(
-            duration: request.durationUs > 0 ? .microseconds(Int64(clamping: request.durationUs)) : nil
-        )
-        releaseSlot(priority: lease.priority)
-        note(transition)
-        note(event, endpoint: address)
-        var response = Levee_V1_ReleaseResponse()
-        response.breaker = breakerState.proto
-        return response
+        guard let (step, address, breaker, woken) = released else { return nil }
+        woken?.resume(returning: true)
+        var effects = step.effects
+        // The attempt's duration goes to the histogram only when the app measured it.
+        effects.attemptRecorded = nil
+        metrics.recordAttempt(duration: duration)
+        carryOut(effects, endpoint: address)
+        return breaker
     }
 }
 

@@ -1,6 +1,5 @@
-public import LeveeAPI
+public import LeveeClock
 public import LeveeConfiguration
-public import LeveeGossipNIO
 public import LeveePolicy
 public import Logging
 import Synchronization
@@ -8,51 +7,55 @@ import Synchronization
 /// One upstream's live policy state — breaker, bulkhead, retry budget, outlier detector, load
 /// balancer, stale cache, permits — behind one lock, and the executor that reaches its endpoints.
 ///
-/// Every decision is made by the pure policy core under the lock; sending, waiting and sleeping
-/// happen outside it. All processes of the service share this state through the agent.
+/// Every call is a `GuardedCall` that this runtime drives: each event is one acquisition of the lock,
+/// in which the pure core decides; sending, waiting, sleeping, logging and waking other callers happen
+/// outside it. All processes of the service share this state through the agent.
 public final class UpstreamRuntime: Sendable {
     public let configuration: UpstreamConfiguration
     let executor: any UpstreamExecutor
-    let clock: MonotonicClock
+    let clock: any InstantClock
     let logger: Logger
-    let classifier: OutcomeClassifier
+    /// What each call is allowed, from the upstream's policy.
+    let callPolicy: GuardedCall.Policy
     let retryPolicy: RetryPolicy
-    let state: Mutex<State>
+    let state: CountingMutex<State>
     let events: AgentEvents?
+    /// Rung when something `Watch` shows may have changed.
+    let changes: ChangeSignal?
     /// The counters and histograms this upstream exports (`levee_calls_total` and friends).
     let metrics: UpstreamMetrics
+    /// Callers that the registry handed this runtime to and that have not yet handed it back
+    /// (``UpstreamRegistry/withRuntime(named:protocolKind:_:)``): a reload that retires the runtime
+    /// between the lookup and the call's first permit must not close its connections. Kept apart from
+    /// the lock, so that a call takes the lock only for its own events.
+    let checkouts = Atomic<Int>(0)
 
     /// The mutable part, only touched under the lock.
     struct State: Sendable {
-        var breaker: CircuitBreaker
-        var breakerSource: Levee_V1_StateSource = .local
+        /// Breaker, bulkhead, budget, outlier detector and balancer: what every call shares.
+        var policy: UpstreamPolicyState
         /// The endpoints now: the configured ones, or those discovered in the gossip pool.
         var endpoints: [EndpointAddress]
-        /// Bumped when discovery replaces the endpoints, so that attempts started on the old list do
-        /// not report into the new one's detector and balancer.
-        var endpointGeneration: UInt64 = 0
-        var bulkhead: Bulkhead
-        var budget: RetryBudget
-        var outliers: OutlierDetector
         /// The active health checks of the endpoints, when the upstream has `health_check`.
         var health: HealthCheckTracker?
-        var balancer: LoadBalancer
         var rng: SplitMix64
         var waiters: [UInt64: Waiter] = [:]
         var stale: StaleCache<UpstreamResponse>?
-        var counters = Levee_V1_UpstreamCounters()
+        var counters = UpstreamCounters()
         /// The calls that finished in the last 10 seconds, for `levee upstreams`.
         var recent = RecentLatencyWindow()
+        /// Permits handed out by `Acquire`: each one an app-made call waiting for its `Release`.
         var leases: [String: Lease] = [:]
         var callsInProgress = 0
-        /// Callers that the registry handed this runtime to and that have not yet handed it back
-        /// (``UpstreamRegistry/withRuntime(named:protocolKind:_:)``): a reload that retires the runtime
-        /// between the lookup and the call's first permit must not close its connections.
-        var checkouts = 0
         /// Live peers whose latest report says this upstream's breaker is open, and the quorum that
         /// makes their word count (share: advisory shows it, follow acts on it).
         var peersReportingOpen: [String] = []
         var peerQuorum = Int.max
+
+        /// The queued call that `step` handed its slot to, to resume outside the lock.
+        mutating func wake(after step: GuardedCall.Step) -> CheckedContinuation<Bool, Never>? {
+            step.effects.slotHandedTo.flatMap { resolve($0.id, granted: true) }
+        }
 
         /// Hands the outcome of a queued call's wait to its waiter: returns the continuation to resume
         /// (outside the lock), or keeps the outcome for a waiter that has not registered yet.
@@ -71,22 +74,23 @@ public final class UpstreamRuntime: Sendable {
         case resolved(Bool)
     }
 
-    /// A permit handed out by `Acquire`, alive until `Release` or its lease ends.
+    /// A permit handed out by `Acquire`, alive until `Release` or its lease ends: the app's call,
+    /// waiting for its attempt's result.
     struct Lease: Sendable {
-        var permit: CircuitBreaker.Permit
-        var priority: Priority
-        var endpoint: Int?
-        var endpointGeneration: UInt64
-        var grantedAt: Instant
+        var call: GuardedCall
         var expiresAt: Instant
     }
 
+    /// - Parameters:
+    ///   - randomSeed: the seed of the runtime's randomness (jitter, endpoint choice, permit ids).
     public init(
         configuration: UpstreamConfiguration,
         executor: any UpstreamExecutor,
-        clock: MonotonicClock,
+        clock: any InstantClock,
+        randomSeed: UInt64,
         logger: Logger,
         events: AgentEvents? = nil,
+        changes: ChangeSignal? = nil,
         metrics: UpstreamMetrics = .disabled
     ) throws(ConfigurationError) {
         let policy = configuration.policy
@@ -95,29 +99,38 @@ public final class UpstreamRuntime: Sendable {
         self.executor = executor
         self.clock = clock
         self.events = events
+        self.changes = changes
         self.metrics = metrics
         var logger = logger
         logger[metadataKey: "upstream"] = "\(configuration.name)"
         self.logger = logger
-        classifier = OutcomeClassifier(configuration: policy.classify)
         retryPolicy = RetryPolicy(configuration: policy.retry)
+        callPolicy = GuardedCall.Policy(
+            timeouts: policy.timeouts,
+            retry: retryPolicy,
+            classifier: OutcomeClassifier(configuration: policy.classify),
+            fallbackOn: configuration.fallback.isEnabled ? Set(configuration.fallback.on.map(CallOutcome.init)) : []
+        )
         let endpointCount = configuration.endpoints.count
-        var rng = SplitMix64(seed: UInt64.random(in: .min ... .max))
+        var rng = SplitMix64(seed: randomSeed)
         let health = try Self.makeHealthTracker(
             policy.healthCheck,
             endpointCount: endpointCount,
             now: clock.now(),
             rng: &rng
         )
-        state = Mutex(
+        state = CountingMutex(
             State(
-                breaker: try CircuitBreaker(configuration: policy.breaker),
+                policy: try UpstreamPolicyState(
+                    breaker: policy.breaker,
+                    bulkhead: policy.bulkhead,
+                    retry: retryPolicy,
+                    outlierDetection: policy.outlierDetection,
+                    loadBalancing: policy.loadBalancing,
+                    endpointCount: endpointCount
+                ),
                 endpoints: configuration.endpoints,
-                bulkhead: try Bulkhead(configuration: policy.bulkhead),
-                budget: retryPolicy.makeBudget(),
-                outliers: try OutlierDetector(configuration: policy.outlierDetection, endpointCount: endpointCount),
                 health: health,
-                balancer: LoadBalancer(configuration: policy.loadBalancing, endpointCount: endpointCount),
                 rng: rng,
                 stale: configuration.fallback.stale.map {
                     StaleCache(maxAge: $0.maxAge, capacity: $0.maxEntries)
@@ -128,43 +141,56 @@ public final class UpstreamRuntime: Sendable {
 
     public var name: String { configuration.name }
 
-    // MARK: Bulkhead slots
+    // MARK: Driving a call
 
-    /// How a request for a bulkhead slot ended.
-    enum SlotResult {
-        case acquired
-        case rejected(String)
+    /// Runs one `GuardedCall` event under the lock, with `body` for the shell's own bookkeeping in the
+    /// same acquisition; then, outside the lock, wakes the queued call the step handed a slot to. An
+    /// event the call does not expect is a bug in this shell.
+    func advance<Extra>(
+        _ call: inout GuardedCall,
+        _ event: (inout GuardedCall, inout State) throws(GuardedCallError) -> GuardedCall.Step,
+        then body: (GuardedCall.Step, GuardedCall, inout State) -> Extra
+    ) -> (GuardedCall.Step, Extra) {
+        typealias Advanced = (GuardedCall.Step, Extra, GuardedCall, CheckedContinuation<Bool, Never>?)
+        let result: Result<Advanced, GuardedCallError> = state.withLock { state in
+            var local = call
+            do throws(GuardedCallError) {
+                let step = try event(&local, &state)
+                let extra = body(step, local, &state)
+                let woken = state.wake(after: step)
+                return .success((step, extra, local, woken))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let (step, extra, advanced, woken)):
+            call = advanced
+            woken?.resume(returning: true)
+            return (step, extra)
+        case .failure(let error):
+            preconditionFailure("\(configuration.name): \(error)")
+        }
     }
 
-    /// Takes a slot, waiting in the priority queue until the queue deadline (`queue_timeout`, never past
-    /// the call's deadline) when none is free.
-    func acquireSlot(priority: Priority, deadline: Deadline) async -> SlotResult {
-        let now = clock.now()
-        let (admission, queueDeadline) = state.withLock { state in
-            let queueDeadline = state.bulkhead.queueDeadline(callDeadline: deadline.instant, now: now)
-            return (
-                state.bulkhead.tryAcquire(priority: priority, queueDeadline: queueDeadline, now: now), queueDeadline
-            )
-        }
-        switch admission {
-        case .admitted:
-            return .acquired
-        case .rejected(let rejection):
-            return .rejected(rejection.description)
-        case .queued(let ticket):
-            if await waitForSlot(ticket, until: queueDeadline) { return .acquired }
-            return .rejected("no slot freed within \((queueDeadline - now).configDescription) in the queue")
-        }
+    /// What a step leaves for the shell outside the lock: logs, gossip, metrics.
+    func carryOut(_ effects: GuardedCall.Effects, endpoint address: EndpointAddress?) {
+        for transition in effects.transitions { note(transition) }
+        note(effects.outlierEvent, endpoint: address)
+        if let duration = effects.attemptRecorded { metrics.recordAttempt(duration: duration) }
+        if effects.retry == .denied { metrics.recordRetry(allowed: false) }
+        changes?.notify()
     }
 
-    private func waitForSlot(_ ticket: Bulkhead.Ticket, until queueDeadline: Instant) async -> Bool {
+    // MARK: Bulkhead queue
+
+    /// Waits for the slot of a queued call until `queueDeadline`; returns whether it was granted.
+    func waitForSlot(_ ticket: Bulkhead.Ticket, until queueDeadline: Instant) async -> Bool {
         await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { [self] in
                     // Wakes at the queue deadline and reports every expired ticket, this one included.
-                    guard (try? await clock.sleep(until: queueDeadline, atMost: .seconds(86_400))) != nil else {
-                        return
-                    }
+                    guard (try? await clock.sleep(until: queueDeadline)) != nil else { return }
                     expireQueued()
                 }
                 let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
@@ -182,20 +208,10 @@ public final class UpstreamRuntime: Sendable {
             }
         } onCancel: {
             let continuation = state.withLock { state in
-                state.bulkhead.cancel(ticket) ? state.resolve(ticket.id, granted: false) : nil
+                state.policy.bulkhead.cancel(ticket) ? state.resolve(ticket.id, granted: false) : nil
             }
             continuation?.resume(returning: false)
         }
-    }
-
-    /// Frees a slot; the first live queued call of the highest priority takes it.
-    func releaseSlot(priority: Priority) {
-        let now = clock.now()
-        let continuation = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard let ticket = try? state.bulkhead.release(priority: priority, now: now) else { return nil }
-            return state.resolve(ticket.id, granted: true)
-        }
-        continuation?.resume(returning: true)
     }
 
     /// Tells every queued call whose queue deadline has passed that it got no slot.
@@ -203,7 +219,7 @@ public final class UpstreamRuntime: Sendable {
         let now = clock.now()
         let expired = state.withLock { state in
             var continuations: [CheckedContinuation<Bool, Never>] = []
-            while let ticket = state.bulkhead.popExpired(now: now) {
+            while let ticket = state.policy.bulkhead.popExpired(now: now) {
                 if let continuation = state.resolve(ticket.id, granted: false) { continuations.append(continuation) }
             }
             return continuations
@@ -213,17 +229,10 @@ public final class UpstreamRuntime: Sendable {
 
     // MARK: Events
 
-    /// Logs a breaker transition (one line per change of state, with its cause), records who decided
-    /// it, and tells the gossip pool.
+    /// Logs a breaker transition (one line per change of state, with its cause) and tells the gossip
+    /// pool. Who decided it was recorded with the transition, under the same lock.
     func note(_ transition: CircuitBreaker.Transition?) {
         guard let transition else { return }
-        let source: Levee_V1_StateSource =
-            switch transition.cause {
-            case .forced: .operator
-            case .peersReportedOpen: .peers
-            default: .local
-            }
-        state.withLock { $0.breakerSource = source }
         events?.send(.breaker(upstream: configuration.name, transition: transition))
         let level: Logger.Level = transition.to == .open || transition.to == .forcedOpen ? .warning : .notice
         logger.log(
@@ -257,38 +266,46 @@ public final class UpstreamRuntime: Sendable {
         }
     }
 
-    /// Periodic work: expired leases are recorded as timeouts and freed; endpoints due are restored.
-    func housekeeping() {
+    /// Periodic work: expired leases are recorded as timeouts and their slots freed; endpoints due are
+    /// restored.
+    public func housekeeping() {
         let now = clock.now()
-        var leaseSlots: [Priority] = []
-        var transitions: [CircuitBreaker.Transition] = []
-        var events: [(OutlierEvent, EndpointAddress)] = []
+        var expired: [(GuardedCall.Effects, EndpointAddress?)] = []
+        var woken: [CheckedContinuation<Bool, Never>] = []
+        var restored: [(OutlierEvent, EndpointAddress)] = []
         state.withLock { state in
             for (id, lease) in state.leases where lease.expiresAt <= now {
                 state.leases[id] = nil
-                let outcome = AttemptOutcome.failure(.timeout)
-                if let t = state.breaker.record(outcome, for: lease.permit, duration: now - lease.grantedAt, now: now) {
-                    transitions.append(t)
+                var call = lease.call
+                let step: GuardedCall.Step
+                do {
+                    step = try call.attemptFinished(
+                        .judged(.failure(.timeout)),
+                        now: now,
+                        upstream: &state.policy,
+                        using: &state.rng
+                    )
+                } catch {
+                    preconditionFailure("\(configuration.name): \(error)")
                 }
-                if let endpoint = lease.endpoint, lease.endpointGeneration == state.endpointGeneration {
-                    if let event = state.outliers.record(endpoint: endpoint, outcome: outcome, now: now) {
-                        events.append((event, state.endpoints[endpoint]))
-                    }
-                    state.balancer.onAttemptFinished(endpoint: endpoint)
-                }
-                state.counters.timeout += 1
-                leaseSlots.append(lease.priority)
+                state.counters.count(.timeout)
+                if let continuation = state.wake(after: step) { woken.append(continuation) }
+                var effects = step.effects
+                // An expired lease is counted as a timeout, not as an attempt the app reported.
+                effects.attemptRecorded = nil
+                expired.append((effects, call.lastEndpoint.map { state.endpoints[$0] }))
             }
-            while let event = state.outliers.restoreDue(now: now) {
-                events.append((event, state.endpoints[event.endpoint]))
+            while let event = state.policy.outliers.restoreDue(now: now) {
+                restored.append((event, state.endpoints[event.endpoint]))
             }
         }
-        for priority in leaseSlots {
+        for continuation in woken { continuation.resume(returning: true) }
+        for (effects, endpoint) in expired {
             logger.notice("permit lease expired: recorded as a timeout, slot freed")
-            releaseSlot(priority: priority)
+            carryOut(effects, endpoint: endpoint)
         }
-        for transition in transitions { note(transition) }
-        for (event, endpoint) in events { note(event, endpoint: endpoint) }
+        for (event, endpoint) in restored { note(event, endpoint: endpoint) }
+        if !restored.isEmpty { changes?.notify() }
     }
 
     // MARK: Discovery
@@ -301,26 +318,28 @@ public final class UpstreamRuntime: Sendable {
         let policy = configuration.policy
         let now = clock.now()
         let changed = state.withLock { state -> Bool in
-            guard state.endpoints != endpoints,
-                let outliers = try? OutlierDetector(
-                    configuration: policy.outlierDetection,
-                    endpointCount: endpoints.count
+            guard state.endpoints != endpoints else { return false }
+            do {
+                try state.policy.replaceEndpoints(
+                    count: endpoints.count,
+                    outlierDetection: policy.outlierDetection,
+                    loadBalancing: policy.loadBalancing
                 )
-            else { return false }
+            } catch {
+                return false
+            }
             state.endpoints = endpoints
-            state.endpointGeneration &+= 1
-            state.outliers = outliers
             state.health = try? Self.makeHealthTracker(
                 policy.healthCheck,
                 endpointCount: endpoints.count,
                 now: now,
                 rng: &state.rng
             )
-            state.balancer = LoadBalancer(configuration: policy.loadBalancing, endpointCount: endpoints.count)
             return true
         }
         if changed {
             logger.notice("endpoints discovered: \(endpoints.map(\.description).joined(separator: ", "))")
+            changes?.notify()
         }
         return changed
     }
@@ -337,65 +356,54 @@ public final class UpstreamRuntime: Sendable {
     /// half-open probe decides when it closes).
     func applyPeerReports(_ peers: [String], quorum: Int, follow: Bool) {
         let now = clock.now()
-        let transition = state.withLock { state -> CircuitBreaker.Transition? in
+        let (transition, changed) = state.withLock { state -> (CircuitBreaker.Transition?, Bool) in
+            let changed = state.peersReportingOpen != peers || state.peerQuorum != quorum
             state.peersReportingOpen = peers
             state.peerQuorum = quorum
-            guard follow, peers.count >= quorum else { return nil }
-            return state.breaker.openOnPeerReports(peers.count, now: now)
+            guard follow, peers.count >= quorum else { return (nil, changed) }
+            return (state.policy.openOnPeerReports(peers.count, now: now), changed)
         }
         note(transition)
+        if changed || transition != nil { changes?.notify() }
     }
 
     // MARK: Operator
 
-    /// Applies an operator's breaker action; returns the state before and after.
+    /// Applies an operator's breaker override (`open`, `close`), or resets the breaker (`nil`); returns
+    /// the state before and after.
     public func setBreaker(
-        _ action: Levee_V1_BreakerAction
+        _ override: CircuitBreaker.Override?
     ) -> (previous: CircuitBreaker.State, current: CircuitBreaker.State) {
         let now = clock.now()
         let (previous, current, transition) = state.withLock { state in
-            let previous = state.breaker.state
-            let transition: CircuitBreaker.Transition? =
-                switch action {
-                case .open: state.breaker.force(.open, now: now)
-                case .close: state.breaker.force(.closed, now: now)
-                default: state.breaker.reset(now: now)
-                }
-            return (previous, state.breaker.state, transition)
+            let previous = state.policy.breaker.state
+            let transition = state.policy.overrideBreaker(override, now: now)
+            return (previous, state.policy.breaker.state, transition)
         }
         note(transition)
+        changes?.notify()
         return (previous, current)
     }
 
     /// Whether nothing is using this runtime any more (after a reload removed it).
     var isIdle: Bool {
-        state.withLock {
-            $0.checkouts == 0 && $0.callsInProgress == 0 && $0.leases.isEmpty && $0.bulkhead.inFlight == 0
+        guard checkouts.load(ordering: .acquiring) == 0 else { return false }
+        return state.withLock {
+            $0.callsInProgress == 0 && $0.leases.isEmpty && $0.policy.bulkhead.inFlight == 0
         }
     }
 }
 
-extension CircuitBreaker.State {
-    /// The Guard and Admin API spelling.
-    var proto: Levee_V1_BreakerState {
-        switch self {
-        case .closed: .closed
-        case .open: .open
-        case .halfOpen: .halfOpen
-        case .forcedOpen: .forcedOpen
-        case .forcedClosed: .forcedClosed
+extension CallOutcome {
+    /// The outcome a `fallback.on` entry names.
+    init(_ trigger: FallbackTrigger) {
+        switch trigger {
+        case .upstreamFailure: self = .upstreamFailure
+        case .timeout: self = .timeout
+        case .connectFailure: self = .connectFailure
+        case .circuitOpen: self = .circuitOpen
+        case .bulkheadFull: self = .bulkheadFull
+        case .noHealthyEndpoint: self = .noHealthyEndpoint
         }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded up, clamped to `UInt32` (for `retry_after_ms` and friends).
-    var wireMilliseconds: UInt32 {
-        UInt32(clamping: max(0, millisecondsRoundedUp))
-    }
-
-    /// Whole microseconds, for `elapsed_us`.
-    var microseconds: UInt64 {
-        UInt64(clamping: max(0, nanoseconds / 1_000))
     }
 }

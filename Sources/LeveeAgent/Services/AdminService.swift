@@ -1,7 +1,7 @@
 import Foundation
 public import GRPCCore
 public import LeveeAPI
-public import LeveeConfiguration
+import LeveeConfiguration
 import LeveeGossipNIO
 import LeveePolicy
 public import Logging
@@ -69,12 +69,12 @@ public struct AdminService: Levee_V1_Admin.SimpleServiceProtocol {
     ) async throws -> Levee_V1_ListUpstreamsResponse {
         var response = Levee_V1_ListUpstreamsResponse()
         if request.name.isEmpty {
-            response.upstreams = registry.runtimes().map { $0.info() }
+            response.upstreams = registry.runtimes().map { Levee_V1_UpstreamInfo($0.info()) }
         } else {
             guard let runtime = registry.existingRuntime(named: request.name) else {
                 throw RPCError(code: .notFound, message: "name: no upstream named \(request.name.debugDescription)")
             }
-            response.upstreams = [runtime.info()]
+            response.upstreams = [Levee_V1_UpstreamInfo(runtime.info())]
         }
         return response
     }
@@ -83,25 +83,31 @@ public struct AdminService: Levee_V1_Admin.SimpleServiceProtocol {
         request: Levee_V1_SetBreakerRequest,
         context: ServerContext
     ) async throws -> Levee_V1_SetBreakerResponse {
-        switch request.action {
-        case .open, .close, .reset: break
-        default:
+        guard let override = CircuitBreaker.Override?(request.action) else {
             throw RPCError(code: .invalidArgument, message: "action: one of BREAKER_ACTION_OPEN, _CLOSE, _RESET")
         }
         guard let runtime = registry.existingRuntime(named: request.upstream) else {
             throw RPCError(code: .notFound, message: "upstream: no upstream named \(request.upstream.debugDescription)")
         }
-        let (previous, current) = runtime.setBreaker(request.action)
+        let (previous, current) = runtime.setBreaker(override)
         logger.notice("operator set the breaker of \(request.upstream): \(previous) -> \(current)")
         var response = Levee_V1_SetBreakerResponse()
-        response.previous = previous.proto
-        response.current = current.proto
+        response.previous = Levee_V1_BreakerState(previous)
+        response.current = Levee_V1_BreakerState(current)
         return response
     }
 
     public func reload(request: Levee_V1_ReloadRequest, context: ServerContext) async throws -> Levee_V1_ReloadResponse
     {
-        let summary = try reloader.reload()
+        let summary: UpstreamRegistry.ReloadSummary
+        do {
+            summary = try reloader.reload()
+        } catch {
+            switch error {
+            case .noFile: throw RPCError(code: .failedPrecondition, message: "\(error)")
+            case .invalid: throw RPCError(code: .invalidArgument, message: "\(error)")
+            }
+        }
         var response = Levee_V1_ReloadResponse()
         response.configGeneration = summary.generation
         response.added = summary.added
@@ -109,68 +115,5 @@ public struct AdminService: Levee_V1_Admin.SimpleServiceProtocol {
         response.changed = summary.changed
         response.unchanged = summary.unchanged
         return response
-    }
-}
-
-/// Who this agent is, for `levee status`.
-public struct AgentIdentity: Sendable {
-    public var version: String
-    public var startedAt: ContinuousClock.Instant
-
-    public init(version: String, startedAt: ContinuousClock.Instant = .now) {
-        self.version = version
-        self.startedAt = startedAt
-    }
-}
-
-/// Reads the configuration file again and swaps it in (`levee reload`, SIGHUP).
-public struct Reloader: Sendable {
-    let registry: UpstreamRegistry
-    let load: @Sendable (String) throws -> AgentConfiguration
-    let logger: Logger
-
-    public init(
-        registry: UpstreamRegistry,
-        logger: Logger,
-        load: @escaping @Sendable (String) throws -> AgentConfiguration
-    ) {
-        self.registry = registry
-        self.load = load
-        self.logger = logger
-    }
-
-    /// Whether there is a file to reload: false when the agent runs on built-in defaults.
-    public var hasFile: Bool {
-        registry.configuration.sourcePath != nil
-    }
-
-    /// Validates the file and swaps it in; an invalid file changes nothing and the error names the key.
-    /// Logs one line either way, saying what asked for the reload (`trigger`).
-    public func reload(trigger: String = "levee reload") throws(RPCError) -> UpstreamRegistry.ReloadSummary {
-        let current = registry.configuration
-        guard let path = current.sourcePath else {
-            throw RPCError(
-                code: .failedPrecondition,
-                message: "the agent runs on built-in defaults: there is no file to reload"
-            )
-        }
-        do {
-            let next = try load(path)
-            if next.listen != current.listen {
-                logger.warning("reload: listen sockets changed in \(path); they take effect at the next restart")
-            }
-            let summary = try registry.reload(next)
-            logger.notice(
-                "configuration reloaded",
-                metadata: [
-                    "generation": "\(summary.generation)", "added": "\(summary.added)", "removed": "\(summary.removed)",
-                    "changed": "\(summary.changed)", "unchanged": "\(summary.unchanged)", "trigger": "\(trigger)",
-                ]
-            )
-            return summary
-        } catch {
-            logger.error("reload refused: \(error)", metadata: ["trigger": "\(trigger)"])
-            throw RPCError(code: .invalidArgument, message: "\(error)")
-        }
     }
 }

@@ -1,7 +1,7 @@
 public import GRPCCore
 public import LeveeAPI
+public import LeveeClock
 import LeveeConfiguration
-public import LeveeGossipNIO
 import LeveePolicy
 
 /// The application API on the app socket: `Call`, `Acquire`, `Release`, `Watch`, `Ping`.
@@ -10,11 +10,11 @@ import LeveePolicy
 /// field, an unknown upstream `NOT_FOUND` naming the known ones.
 public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
     let registry: UpstreamRegistry
-    let clock: MonotonicClock
-    /// How often `Watch` looks for changes.
+    let clock: any InstantClock
+    /// The least time between two `Watch` events: changes that come faster are sent together.
     let watchInterval: Duration
 
-    public init(registry: UpstreamRegistry, clock: MonotonicClock, watchInterval: Duration = .milliseconds(20)) {
+    public init(registry: UpstreamRegistry, clock: any InstantClock, watchInterval: Duration = .milliseconds(20)) {
         self.registry = registry
         self.clock = clock
         self.watchInterval = watchInterval
@@ -30,14 +30,16 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         request: ServerRequest<Levee_V1_CallRequest>,
         context: ServerContext
     ) async throws -> ServerResponse<Levee_V1_CallResponse> {
-        var rpcDeadline = Deadline.none
-        if let header = request.metadata[stringValues: "grpc-timeout"].first(where: { _ in true }),
-            let timeout = GRPCTimeout(headerValue: header)
-        {
-            rpcDeadline = Deadline.after(timeout.duration - Self.rpcDeadlineMargin, from: clock.now())
-        }
-        let response = try await call(request.message, rpcDeadline: rpcDeadline)
+        let response = try await call(request.message, rpcDeadline: rpcDeadline(of: request.metadata))
         return ServerResponse(message: response)
+    }
+
+    /// The deadline of the Guard RPC itself (`grpc-timeout`), less a margin.
+    private func rpcDeadline(of metadata: Metadata) -> Deadline {
+        guard let header = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }),
+            let timeout = GRPCTimeout(headerValue: header)
+        else { return .none }
+        return Deadline.after(timeout.duration - Self.rpcDeadlineMargin, from: clock.now())
     }
 
     public func call(request: Levee_V1_CallRequest, context: ServerContext) async throws -> Levee_V1_CallResponse {
@@ -53,18 +55,53 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
             idempotencyKey: request.idempotencyKey,
             cacheKey: request.cacheKey
         )
-        return try await registry.withRuntime(named: request.upstream, protocolKind: upstreamRequest.protocolKind) {
-            await $0.call(upstreamRequest, options: options)
+        do {
+            let result = try await registry.withRuntime(
+                named: request.upstream,
+                protocolKind: upstreamRequest.protocolKind
+            ) {
+                await $0.call(upstreamRequest, options: options)
+            }
+            return Levee_V1_CallResponse(result)
+        } catch {
+            throw RPCError(error)
         }
+    }
+
+    // `Acquire` takes the full request to read its `grpc-timeout`, as `Call` does.
+    public func acquire(
+        request: ServerRequest<Levee_V1_AcquireRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Levee_V1_AcquireResponse> {
+        let response = try await acquire(request.message, rpcDeadline: rpcDeadline(of: request.metadata))
+        return ServerResponse(message: response)
     }
 
     public func acquire(
         request: Levee_V1_AcquireRequest,
         context: ServerContext
     ) async throws -> Levee_V1_AcquireResponse {
-        let priority = try Self.priority(request.priority, field: "priority")
-        return try await registry.withRuntime(named: request.upstream, protocolKind: nil) {
-            await $0.acquire(request, priority: priority)
+        try await acquire(request, rpcDeadline: .none)
+    }
+
+    private func acquire(
+        _ request: Levee_V1_AcquireRequest,
+        rpcDeadline: Deadline
+    ) async throws -> Levee_V1_AcquireResponse {
+        let permit = PermitRequest(
+            priority: try Self.priority(request.priority, field: "priority"),
+            timeout: request.timeoutMs > 0 ? .milliseconds(Int64(request.timeoutMs)) : nil,
+            frontDeadline: rpcDeadline,
+            retry: Int(request.attempt),
+            lease: request.leaseMs > 0 ? .milliseconds(Int64(request.leaseMs)) : nil
+        )
+        do {
+            let decision = try await registry.withRuntime(named: request.upstream, protocolKind: nil) {
+                await $0.acquire(permit)
+            }
+            return Levee_V1_AcquireResponse(decision)
+        } catch {
+            throw RPCError(error)
         }
     }
 
@@ -75,12 +112,13 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         guard !request.permitID.isEmpty else {
             throw RPCError(code: .invalidArgument, message: "permit_id: required (the id Acquire returned)")
         }
-        if case .UNRECOGNIZED(let value) = request.result {
-            throw RPCError(code: .invalidArgument, message: "result: unknown AttemptResult \(value)")
+        guard let result = PermitResult(request.result) else {
+            throw RPCError(code: .invalidArgument, message: "result: unknown AttemptResult \(request.result.rawValue)")
         }
+        let duration: Duration? = request.durationUs > 0 ? .microseconds(Int64(clamping: request.durationUs)) : nil
         guard let slash = request.permitID.lastIndex(of: "/"),
             let runtime = registry.existingRuntime(named: String(request.permitID[..<slash])),
-            let response = runtime.release(request)
+            let breaker = runtime.release(permit: request.permitID, result: result, duration: duration)
         else {
             throw RPCError(
                 code: .notFound,
@@ -88,6 +126,8 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
                     "permit_id: \(request.permitID) is unknown: never granted, released already, or its lease expired"
             )
         }
+        var response = Levee_V1_ReleaseResponse()
+        response.breaker = Levee_V1_BreakerState(breaker)
         return response
     }
 
@@ -100,30 +140,38 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         for name in wanted where registry.existingRuntime(named: name) == nil {
             throw RPCError(code: .notFound, message: "upstreams: no upstream named \(name)")
         }
-        func current() -> [String: Levee_V1_UpstreamState] {
-            var states: [String: Levee_V1_UpstreamState] = [:]
+        func current() -> [String: UpstreamWatchState] {
+            var states: [String: UpstreamWatchState] = [:]
             for runtime in registry.runtimes() where wanted.isEmpty || wanted.contains(runtime.name) {
                 states[runtime.name] = runtime.watchState()
             }
             return states
         }
+        // Event-driven: the registry's change signal wakes the watcher; nothing runs while nothing
+        // changes. After each event the watcher rests `watchInterval`, so that a burst of changes (every
+        // call moves in_flight) becomes one event.
+        var version = registry.changes.version
         var last = current()
         var lastLevel = registry.serviceLevel()
         var first = Levee_V1_WatchEvent()
         first.snapshot = true
-        first.upstreams = last.keys.sorted().compactMap { last[$0] }
+        first.upstreams = last.keys.sorted().compactMap { last[$0].map(Levee_V1_UpstreamState.init) }
         first.level = Levee_V1_ServiceLevelState(lastLevel)
         try await response.write(first)
         while !Task.isCancelled {
-            try await Task.sleep(for: watchInterval)
+            version = await registry.changes.wait(after: version)
+            if Task.isCancelled { break }
             let now = current()
             let level = registry.serviceLevel()
             var event = Levee_V1_WatchEvent()
-            event.upstreams = now.keys.sorted().compactMap { name in now[name] == last[name] ? nil : now[name] }
+            event.upstreams = now.keys.sorted().compactMap { name in
+                now[name] == last[name] ? nil : now[name].map(Levee_V1_UpstreamState.init)
+            }
             event.removed = last.keys.filter { now[$0] == nil }.sorted()
             if level != lastLevel { event.level = Levee_V1_ServiceLevelState(level) }
             if !event.upstreams.isEmpty || !event.removed.isEmpty || event.hasLevel {
                 try await response.write(event)
+                try await clock.sleep(until: clock.now() + watchInterval)
             }
             last = now
             lastLevel = level

@@ -1,0 +1,30 @@
+public import LeveeConfiguration
+public import LeveePolicy
+
+/// What a guarded call tells the app: how it ended, the answer (the upstream's, or a fallback), and
+/// what happened on the way. The Guard API maps it to `CallResponse`.
+public struct CallResult: Sendable {
+    public var outcome: CallOutcome
+    /// The upstream's last answer, or the fallback's; nil when there is neither.
+    public var answer: UpstreamResponse?
+    /// Whether `answer` is a fallback, and which.
+    public var fallback: FallbackKind?
+    /// Attempts sent to the upstream (0 when the call was refused locally).
+    public var attempts: Int
+    /// The endpoint of the last attempt.
+    public var endpoint: EndpointAddress?
+    /// Time spent in the agent, queueing, attempts and backoff included.
+    public var elapsed: Duration
+    /// With `circuitOpen`: when the breaker lets a probe through.
+    public var retryAfter: Duration?
+    /// What happened, for a human.
+    public var detail: String
+}
+
+/// The kinds of answer a failed call may be given instead (`fallback`).
+public enum FallbackKind: Hashable, Sendable {
+    /// The last good answer for the same key.
+    case stale
+    /// The configured fixed answer.
+    case `static`
+}
