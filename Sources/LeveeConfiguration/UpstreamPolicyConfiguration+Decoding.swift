@@ -2,7 +2,11 @@ import LeveePolicy
 import Yams
 
 // Each section starts from the policy core's defaults and reads only the keys the file sets; ranges
-// and the rules between keys are left to the core's `validate()`, which knows them.
+// and the rules between keys are left to the core's `validate()`, which knows them. A key the file
+// leaves unset whose plain default could break such a rule against a key the file sets takes the
+// core's `default…(…)` for it instead (`BulkheadConfiguration.defaultReservedCritical(maxConcurrent:)`):
+// a file is refused only for a value it wrote, never for one it left out. "Sets" counts the file's
+// `defaults` section, which is merged under each upstream before decoding.
 
 extension UpstreamPolicyConfiguration {
     /// The policy sections of an upstream, in the order the keys list shows them.
@@ -29,10 +33,14 @@ extension UpstreamPolicyConfiguration {
             "bulkhead",
             keys: ["max_concurrent", "max_queue", "queue_timeout", "reserved_critical"]
         ) {
-            try section.read("max_concurrent", into: &bulkhead.maxConcurrent)
+            let maxConcurrent = try section["max_concurrent"]?.integer()
             try section.read("max_queue", into: &bulkhead.maxQueue)
             try section.read("queue_timeout", into: &bulkhead.queueTimeout)
-            try section.read("reserved_critical", into: &bulkhead.reservedCritical)
+            let reservedCritical = try section["reserved_critical"]?.integer()
+            bulkhead.maxConcurrent =
+                maxConcurrent ?? BulkheadConfiguration.defaultMaxConcurrent(reservedCritical: reservedCritical)
+            bulkhead.reservedCritical =
+                reservedCritical ?? BulkheadConfiguration.defaultReservedCritical(maxConcurrent: maxConcurrent)
         }
         if let section = try upstream.section(
             "outlier_detection",
@@ -122,10 +130,10 @@ extension CircuitBreakerConfiguration {
 
     init(decoding section: ConfigurationSection) throws(ConfigurationFileError) {
         self.init()
-        if let windowSection = try section.section("window", keys: ["kind", "size", "bucket"]) {
-            window = try Self.window(decoding: windowSection)
-        }
-        try section.read("min_calls", into: &minCalls)
+        let windowSection = try section.section("window", keys: ["kind", "size", "bucket"])
+        let minCalls = try section["min_calls"]?.integer()
+        window = try Self.window(decoding: windowSection, minCalls: minCalls)
+        self.minCalls = minCalls ?? Self.defaultMinCalls(window: window)
         try section.read("failure_rate", into: &failureRate, expected: "a percentage such as 50")
         if let slowCallSection = try section.section("slow_call", keys: ["duration", "rate"]) {
             try slowCallSection.read("duration", into: &slowCall.duration)
@@ -136,9 +144,14 @@ extension CircuitBreakerConfiguration {
         try section.read("half_open_calls", into: &halfOpenCalls)
     }
 
-    /// `{ kind: count, size: 100 }` or `{ kind: time, size: 10s, bucket: 1s }`. Without `kind`, a size
-    /// that is a duration makes a time window.
-    private static func window(decoding section: ConfigurationSection) throws(ConfigurationFileError) -> Window {
+    /// `{ kind: count, size: 100 }` or `{ kind: time, size: 10s, bucket: 1s }`, or the default count
+    /// window when the file has no `window` (`minCalls` is the file's `min_calls`, for an unset count
+    /// size). Without `kind`, a size that is a duration makes a time window.
+    private static func window(
+        decoding section: ConfigurationSection?,
+        minCalls: Int?
+    ) throws(ConfigurationFileError) -> Window {
+        guard let section else { return .count(size: defaultCountWindowSize(minCalls: minCalls)) }
         let kind: WindowKind
         if let node = section["kind"] {
             kind = try node.choice(WindowKind.self)
@@ -152,9 +165,8 @@ extension CircuitBreakerConfiguration {
             if let bucket = section["bucket"] {
                 throw bucket.error(expected: "no bucket for a count window (only kind: time has buckets)")
             }
-            var size = 100
-            try section.read("size", into: &size, expected: "a number of calls (kind: count)")
-            return .count(size: size)
+            let size = try section["size"]?.integer(expected: "a number of calls (kind: count)")
+            return .count(size: size ?? defaultCountWindowSize(minCalls: minCalls))
         case .time:
             var size = Duration.seconds(10)
             var bucket = Duration.seconds(1)

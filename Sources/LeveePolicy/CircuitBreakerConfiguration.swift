@@ -7,10 +7,13 @@
 /// failure and slow-call rate thresholds) with Hystrix's single half-open probe and Finagle's growing
 /// open time; `reference/policy-anchors.md` A1 compares them.
 public struct CircuitBreakerConfiguration: Hashable, Sendable {
-    /// Which outcomes the trip rule looks at (YAML `window`). Default: the last 100 outcomes.
+    /// Which outcomes the trip rule looks at (YAML `window`). Default: the last 100 outcomes (or
+    /// `min_calls` of them when a file sets more: `defaultCountWindowSize(minCalls:)`).
     public var window: Window
     /// The fewest outcomes in the window before the rates mean anything (YAML `min_calls`). Default 20,
-    /// Hystrix's `requestVolumeThreshold`: with fewer calls, two failures out of three would trip.
+    /// Hystrix's `requestVolumeThreshold`: with fewer calls, two failures out of three would trip. A
+    /// file that sets a count window of fewer than 20 calls gets the window's size
+    /// (`defaultMinCalls(window:)`).
     public var minCalls: Int
     /// The failure rate, in percent, at or above which the breaker trips (YAML `failure_rate`).
     /// Default 50, as in resilience4j and Hystrix. Inclusive: exactly 50% trips.
@@ -191,5 +194,26 @@ extension CircuitBreakerConfiguration {
             "\(halfOpenCalls)",
             expected: "an integer from 1 to \(Self.maximumHalfOpenCalls)"
         )
+    }
+}
+
+extension CircuitBreakerConfiguration {
+    // The keys a configuration file leaves unset. Each argument is the value the file sets, nil when it
+    // sets none; a value `validate()` refuses is not followed, so that the error names it. Every rule
+    // gives the plain default whenever the plain default is valid with the keys the file sets.
+
+    /// The size of a count window whose size the file does not set: 100 calls, or `min_calls` when the
+    /// file sets more (up to `maximumCountWindowSize`), so that the breaker can still trip.
+    public static func defaultCountWindowSize(minCalls: Int?) -> Int {
+        guard let minCalls, minCalls >= 1 else { return 100 }
+        return min(max(100, minCalls), maximumCountWindowSize)
+    }
+
+    /// `min_calls` when the file does not set it: 20, or the size of a count window of fewer calls, so
+    /// that `window: { kind: count, size: 10 }` trips once its 10 calls are in rather than being refused
+    /// for a `min_calls` the file never wrote. A time window has no such bound.
+    public static func defaultMinCalls(window: Window) -> Int {
+        guard case .count(let size) = window, size >= 1 else { return defaults.minCalls }
+        return min(defaults.minCalls, size)
     }
 }

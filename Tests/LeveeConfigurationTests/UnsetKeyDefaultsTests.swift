@@ -1,0 +1,139 @@
+import LeveeConfiguration
+import LeveePolicy
+import Testing
+
+/// A key that a file leaves unset follows the keys it sets, so that a small file is never refused for
+/// a key it did not write; a value it wrote that contradicts another it wrote is still refused, by its
+/// key path. Every file goes through the real loader.
+@Suite("unset keys follow the keys a file sets")
+struct UnsetKeyDefaultsTests {
+    /// The policy of the upstream `payments`, with `section` (one line, such as `bulkhead: { … }`)
+    /// among its keys.
+    private func policy(_ section: String) throws -> UpstreamPolicyConfiguration {
+        let configuration = try load(minimalUpstream + "\n    \(section)\n")
+        return try #require(configuration.upstream(named: "payments")).policy
+    }
+
+    /// The issue's own file, `bulkhead: { max_concurrent: 4 }`, was refused for the default
+    /// `reserved_critical` of 8; a larger bulkhead now reserves an eighth of itself as well.
+    @Test(arguments: [(4, 0), (7, 0), (16, 2), (64, 8), (100, 12)])
+    func reservedCriticalIsAnEighthOfMaxConcurrent(maxConcurrent: Int, reservedCritical: Int) throws {
+        let bulkhead = try policy("bulkhead: { max_concurrent: \(maxConcurrent) }").bulkhead
+        #expect(bulkhead.maxConcurrent == maxConcurrent)
+        #expect(bulkhead.reservedCritical == reservedCritical)
+    }
+
+    /// A reservation the default 64 slots can hold keeps them; a larger one is an eighth of the slots.
+    @Test(arguments: [(8, 64), (63, 64), (64, 512), (100, 800)])
+    func maxConcurrentHoldsTheReservation(reservedCritical: Int, maxConcurrent: Int) throws {
+        let bulkhead = try policy("bulkhead: { reserved_critical: \(reservedCritical) }").bulkhead
+        #expect(bulkhead.maxConcurrent == maxConcurrent)
+        #expect(bulkhead.reservedCritical == reservedCritical)
+    }
+
+    /// `breaker: { window: { kind: count, size: 10 } }` was refused for the default `min_calls` of 20.
+    @Test func minCallsIsClampedToASmallerCountWindow() throws {
+        let breaker = try policy("breaker: { window: { kind: count, size: 10 } }").breaker
+        #expect(breaker.window == .count(size: 10))
+        #expect(breaker.minCalls == 10)
+        #expect(try policy("breaker: { window: { size: 50 } }").breaker.minCalls == 20)
+        #expect(try policy("breaker: { window: { kind: time, size: 5s } }").breaker.minCalls == 20)
+    }
+
+    @Test func aCountWindowHoldsALargerMinCalls() throws {
+        #expect(try policy("breaker: { min_calls: 200 }").breaker.window == .count(size: 200))
+        #expect(try policy("breaker: { min_calls: 200, window: { kind: count } }").breaker.window == .count(size: 200))
+        #expect(try policy("breaker: { min_calls: 10 }").breaker.window == .count(size: 100))
+    }
+
+    /// `defaults` is merged under each upstream before decoding, so a key it sets counts as set for
+    /// every upstream; `defaults` itself, which dynamic upstreams get, follows the same rules.
+    @Test func aKeyInDefaultsCountsAsSet() throws {
+        let configuration = try load(
+            """
+            defaults:
+              bulkhead: { max_concurrent: 4 }
+              breaker: { window: { kind: count, size: 10 } }
+            upstreams:
+              payments:
+                endpoints: ["127.0.0.1:8081"]
+              orders:
+                endpoints: ["127.0.0.1:8082"]
+                bulkhead: { max_concurrent: 40 }
+              ledger:
+                endpoints: ["127.0.0.1:8083"]
+                bulkhead: { reserved_critical: 1 }
+            """
+        )
+        #expect(configuration.defaults.policy.bulkhead.reservedCritical == 0)
+        #expect(configuration.defaults.policy.breaker.minCalls == 10)
+        let payments = try #require(configuration.upstream(named: "payments")).policy
+        #expect(payments.bulkhead.reservedCritical == 0)
+        #expect(payments.breaker.minCalls == 10)
+        let orders = try #require(configuration.upstream(named: "orders")).policy
+        #expect(orders.bulkhead.maxConcurrent == 40)
+        #expect(orders.bulkhead.reservedCritical == 5)
+        let ledger = try #require(configuration.upstream(named: "ledger")).policy
+        #expect(ledger.bulkhead.maxConcurrent == 4)
+        #expect(ledger.bulkhead.reservedCritical == 1)
+    }
+
+    /// The issue's error, word for word, now that the file wrote both keys.
+    @Test func aWrittenReservationTooLargeForTheBulkheadIsRefused() throws {
+        let error = try #require(
+            loadError(minimalUpstream + "\n    bulkhead: { max_concurrent: 4, reserved_critical: 8 }\n")
+        )
+        #expect(error.line == 4)
+        #expect(
+            "\(error.keyPath): expected \(error.expected), got \(error.value)"
+                == "upstreams.payments.bulkhead.reserved_critical: expected an integer ≥ 0 and less than max_concurrent (4), got 8"
+        )
+    }
+
+    /// Files whose written values contradict each other, or are out of range: each is refused naming a
+    /// key the file wrote, never one that was left to follow it.
+    static let contradictions: [BadDocument] = [
+        BadDocument(
+            name: "min_calls larger than the count window written",
+            yaml: minimalUpstream + "\n    breaker: { window: { kind: count, size: 10 }, min_calls: 20 }\n",
+            keyPath: "upstreams.payments.breaker.min_calls",
+            line: 4,
+            expected: "at most window.size (10)",
+            value: "20"
+        ),
+        BadDocument(
+            name: "min_calls larger than any count window",
+            yaml: minimalUpstream + "\n    breaker: { min_calls: 200000 }\n",
+            keyPath: "upstreams.payments.breaker.min_calls",
+            line: 4,
+            expected: "at most window.size (100000)",
+            value: "200000"
+        ),
+        BadDocument(
+            name: "a reservation written in defaults, too large for an upstream's bulkhead",
+            yaml: """
+                defaults:
+                  bulkhead: { reserved_critical: 8 }
+                upstreams:
+                  payments:
+                    endpoints: ["127.0.0.1:8081"]
+                    bulkhead: { max_concurrent: 4 }
+                """,
+            keyPath: "upstreams.payments.bulkhead.reserved_critical",
+            line: 2,
+            expected: "an integer ≥ 0 and less than max_concurrent (4)",
+            value: "8"
+        ),
+    ]
+
+    @Test(arguments: contradictions)
+    func aWrittenContradictionIsRefusedByItsKeyPath(_ document: BadDocument) throws {
+        let error = try #require(loadError(document.yaml))
+        #expect(error.keyPath == document.keyPath)
+        #expect(error.line == document.line)
+        #expect(error.expected.contains(document.expected), "\(error)")
+        if let value = document.value {
+            #expect(error.value == value, "\(error)")
+        }
+    }
+}
