@@ -18,30 +18,38 @@ extension UpstreamPolicyConfiguration {
     /// The policy sections of `upstream` (an upstream or `defaults`) over the built-in defaults.
     init(decoding upstream: ConfigurationSection) throws(ConfigurationFileError) {
         self.init()
-        if let section = try upstream.section("timeouts", keys: ["connect", "attempt", "total"]) {
-            try section.read("connect", into: &timeouts.connect)
-            try section.read("attempt", into: &timeouts.attempt)
-            try section.read("total", into: &timeouts.total)
-        }
+        // `timeouts.total` and `bulkhead.queue_timeout` follow each other, so both sections are read
+        // before either is filled in.
+        let timeoutsSection = try upstream.section("timeouts", keys: ["connect", "attempt", "total"])
+        let connect = try timeoutsSection?["connect"]?.duration()
+        let attempt = try timeoutsSection?["attempt"]?.duration()
+        let total = try timeoutsSection?["total"]?.duration()
         if let section = try upstream.section("retry", keys: RetryConfiguration.keys) {
             retry = try RetryConfiguration(decoding: section)
         }
         if let section = try upstream.section("breaker", keys: CircuitBreakerConfiguration.keys) {
             breaker = try CircuitBreakerConfiguration(decoding: section)
         }
+        var queueTimeout: Duration?
         if let section = try upstream.section(
             "bulkhead",
             keys: ["max_concurrent", "max_queue", "queue_timeout", "reserved_critical"]
         ) {
             let maxConcurrent = try section["max_concurrent"]?.integer()
             try section.read("max_queue", into: &bulkhead.maxQueue)
-            try section.read("queue_timeout", into: &bulkhead.queueTimeout)
+            queueTimeout = try section["queue_timeout"]?.duration()
             let reservedCritical = try section["reserved_critical"]?.integer()
             bulkhead.maxConcurrent =
                 maxConcurrent ?? BulkheadConfiguration.defaultMaxConcurrent(reservedCritical: reservedCritical)
             bulkhead.reservedCritical =
                 reservedCritical ?? BulkheadConfiguration.defaultReservedCritical(maxConcurrent: maxConcurrent)
         }
+        timeouts.connect = connect ?? TimeoutConfiguration.defaultConnect(attempt: attempt, total: total)
+        timeouts.attempt = attempt ?? TimeoutConfiguration.defaultAttempt(connect: connect, total: total)
+        timeouts.total =
+            total
+            ?? TimeoutConfiguration.defaultTotal(connect: connect, attempt: attempt, queueTimeout: queueTimeout)
+        bulkhead.queueTimeout = queueTimeout ?? BulkheadConfiguration.defaultQueueTimeout(total: total)
         if let section = try upstream.section(
             "outlier_detection",
             keys: [

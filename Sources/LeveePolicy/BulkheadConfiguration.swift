@@ -10,7 +10,8 @@ public struct BulkheadConfiguration: Hashable, Sendable {
     /// resilience4j's default `maxWaitDuration` of 0.
     public var maxQueue: Int
     /// How long a call may wait in the queue (`queue_timeout`), never longer than the call's own deadline
-    /// (see `Bulkhead.queueDeadline(callDeadline:now:)`).
+    /// (see `Bulkhead.queueDeadline(callDeadline:now:)`). Default 100 ms, or `timeouts.total` when a file
+    /// sets a shorter one (`defaultQueueTimeout(total:)`).
     public var queueTimeout: Duration
     /// How many of the `maxConcurrent` slots only `CRITICAL` calls may use (`reserved_critical`): other
     /// calls hold at most `maxConcurrent - reservedCritical` slots between them. Default 8, an eighth of
@@ -93,4 +94,11 @@ extension BulkheadConfiguration {
         return overflow ? defaults.maxConcurrent : slots
     }
 
+    /// `queue_timeout` when the file does not set it: 100 ms, or `timeouts.total` when the file sets a
+    /// shorter one, since no call waits in the queue past its own deadline
+    /// (`UpstreamPolicyConfiguration.validate()`).
+    public static func defaultQueueTimeout(total: Duration?) -> Duration {
+        guard let total, TimeoutConfiguration.accepts(total) else { return defaults.queueTimeout }
+        return min(defaults.queueTimeout, total)
+    }
 }

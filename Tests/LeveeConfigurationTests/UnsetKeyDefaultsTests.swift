@@ -46,6 +46,36 @@ struct UnsetKeyDefaultsTests {
         #expect(try policy("breaker: { min_calls: 10 }").breaker.window == .count(size: 100))
     }
 
+    /// `timeouts: { total: 1s }` was refused for the default attempt of 2 s, `timeouts: { attempt: 500ms }`
+    /// for the default connect of 1 s. The last rows were valid before and keep their values.
+    @Test(arguments: [
+        ("{ total: 1s }", TimeoutConfiguration(connect: .seconds(1), attempt: .seconds(1), total: .seconds(1))),
+        (
+            "{ total: 500ms }",
+            .init(connect: .milliseconds(500), attempt: .milliseconds(500), total: .milliseconds(500))
+        ),
+        ("{ total: 1500ms }", .init(connect: .seconds(1), attempt: .milliseconds(1500), total: .milliseconds(1500))),
+        ("{ attempt: 500ms }", .init(connect: .milliseconds(500), attempt: .milliseconds(500), total: .seconds(5))),
+        ("{ attempt: 10s }", .init(connect: .seconds(1), attempt: .seconds(10), total: .seconds(10))),
+        ("{ connect: 3s }", .init(connect: .seconds(3), attempt: .seconds(3), total: .seconds(5))),
+        ("{ connect: 10s }", .init(connect: .seconds(10), attempt: .seconds(10), total: .seconds(10))),
+        ("{ connect: 3s, total: 10s }", .init(connect: .seconds(3), attempt: .seconds(3), total: .seconds(10))),
+        ("{ connect: 100ms, total: 1s }", .init(connect: .milliseconds(100), attempt: .seconds(1), total: .seconds(1))),
+        ("{ connect: 2s }", .init(connect: .seconds(2), attempt: .seconds(2), total: .seconds(5))),
+        ("{ total: 3s }", .init(connect: .seconds(1), attempt: .seconds(2), total: .seconds(3))),
+    ])
+    func timeoutsFollowEachOther(timeouts: String, expected: TimeoutConfiguration) throws {
+        #expect(try policy("timeouts: \(timeouts)").timeouts == expected)
+    }
+
+    @Test func queueTimeoutAndTotalFollowEachOther() throws {
+        let short = try policy("timeouts: { total: 50ms }")
+        #expect(short.bulkhead.queueTimeout == .milliseconds(50))
+        let long = try policy("bulkhead: { queue_timeout: 10s }")
+        #expect(long.timeouts == TimeoutConfiguration(total: .seconds(10)))
+        #expect(long.bulkhead.queueTimeout == .seconds(10))
+    }
+
     /// `defaults` is merged under each upstream before decoding, so a key it sets counts as set for
     /// every upstream; `defaults` itself, which dynamic upstreams get, follows the same rules.
     @Test func aKeyInDefaultsCountsAsSet() throws {
@@ -108,6 +138,46 @@ struct UnsetKeyDefaultsTests {
             line: 4,
             expected: "at most window.size (100000)",
             value: "200000"
+        ),
+        BadDocument(
+            name: "attempt longer than total",
+            yaml: minimalUpstream + "\n    timeouts: { attempt: 2s, total: 1s }\n",
+            keyPath: "upstreams.payments.timeouts.attempt",
+            line: 4,
+            expected: "at most timeouts.total (1s)",
+            value: "2s"
+        ),
+        BadDocument(
+            name: "connect longer than attempt",
+            yaml: minimalUpstream + "\n    timeouts: { connect: 1s, attempt: 500ms }\n",
+            keyPath: "upstreams.payments.timeouts.connect",
+            line: 4,
+            expected: "at most timeouts.attempt (500ms)",
+            value: "1s"
+        ),
+        BadDocument(
+            name: "connect longer than total, attempt unset",
+            yaml: minimalUpstream + "\n    timeouts: { connect: 3s, total: 2s }\n",
+            keyPath: "upstreams.payments.timeouts.connect",
+            line: 4,
+            expected: "at most timeouts.total (2s)",
+            value: "3s"
+        ),
+        BadDocument(
+            name: "a refused total is not followed by connect and attempt",
+            yaml: minimalUpstream + "\n    timeouts: { total: 0s }\n",
+            keyPath: "upstreams.payments.timeouts.total",
+            line: 4,
+            expected: "a duration above 0",
+            value: "0s"
+        ),
+        BadDocument(
+            name: "queue_timeout longer than the total written",
+            yaml: minimalUpstream + "\n    timeouts: { total: 5s }\n    bulkhead: { queue_timeout: 10s }\n",
+            keyPath: "upstreams.payments.bulkhead.queue_timeout",
+            line: 5,
+            expected: "at most timeouts.total (5s)",
+            value: "10s"
         ),
         BadDocument(
             name: "a reservation written in defaults, too large for an upstream's bulkhead",
