@@ -57,8 +57,14 @@ extension UpstreamPolicyConfiguration {
             ]
         ) {
             try section.read("consecutive_failures", into: &outlierDetection.consecutiveFailures)
-            try section.read("base_ejection_time", into: &outlierDetection.baseEjectionTime)
-            try section.read("max_ejection_time", into: &outlierDetection.maxEjectionTime)
+            let baseEjectionTime = try section["base_ejection_time"]?.duration()
+            let maxEjectionTime = try section["max_ejection_time"]?.duration()
+            outlierDetection.baseEjectionTime =
+                baseEjectionTime
+                ?? OutlierDetectionConfiguration.defaultBaseEjectionTime(maxEjectionTime: maxEjectionTime)
+            outlierDetection.maxEjectionTime =
+                maxEjectionTime
+                ?? OutlierDetectionConfiguration.defaultMaxEjectionTime(baseEjectionTime: baseEjectionTime)
             try section.read(
                 "max_ejection_percent",
                 into: &outlierDetection.maxEjectionPercent,
@@ -94,8 +100,10 @@ extension HealthCheckConfiguration {
         self.init()
         try section.read("path", into: &path)
         try section.read("service", into: &service)
-        try section.read("interval", into: &interval)
-        try section.read("timeout", into: &timeout)
+        let interval = try section["interval"]?.duration()
+        let timeout = try section["timeout"]?.duration()
+        self.interval = interval ?? Self.defaultInterval(timeout: timeout)
+        self.timeout = timeout ?? Self.defaultTimeout(interval: interval)
         try section.read("healthy_threshold", into: &healthyThreshold)
         try section.read("unhealthy_threshold", into: &unhealthyThreshold)
     }
@@ -108,8 +116,10 @@ extension RetryConfiguration {
         self.init()
         try section.read("max_attempts", into: &maxAttempts)
         if let backoffSection = try section.section("backoff", keys: ["base", "max", "multiplier", "jitter"]) {
-            try backoffSection.read("base", into: &backoff.base)
-            try backoffSection.read("max", into: &backoff.max)
+            let base = try backoffSection["base"]?.duration()
+            let max = try backoffSection["max"]?.duration()
+            backoff.base = base ?? BackoffConfiguration.defaultBase(max: max)
+            backoff.max = max ?? BackoffConfiguration.defaultMax(base: base)
             try backoffSection.read("multiplier", into: &backoff.multiplier)
             try backoffSection.read("jitter", into: &backoff.jitter)
         }
@@ -147,8 +157,10 @@ extension CircuitBreakerConfiguration {
             try slowCallSection.read("duration", into: &slowCall.duration)
             try slowCallSection.read("rate", into: &slowCall.rate, expected: "a percentage such as 100")
         }
-        try section.read("open_for", into: &openFor)
-        try section.read("open_for_max", into: &openForMax)
+        let openFor = try section["open_for"]?.duration()
+        let openForMax = try section["open_for_max"]?.duration()
+        self.openFor = openFor ?? Self.defaultOpenFor(openForMax: openForMax)
+        self.openForMax = openForMax ?? Self.defaultOpenForMax(openFor: openFor)
         try section.read("half_open_calls", into: &halfOpenCalls)
     }
 
@@ -176,11 +188,12 @@ extension CircuitBreakerConfiguration {
             let size = try section["size"]?.integer(expected: "a number of calls (kind: count)")
             return .count(size: size ?? defaultCountWindowSize(minCalls: minCalls))
         case .time:
-            var size = Duration.seconds(10)
-            var bucket = Duration.seconds(1)
-            try section.read("size", into: &size)
-            try section.read("bucket", into: &bucket)
-            return .time(size: size, bucket: bucket)
+            let size = try section["size"]?.duration()
+            let bucket = try section["bucket"]?.duration()
+            return .time(
+                size: size ?? defaultTimeWindowSize(bucket: bucket),
+                bucket: bucket ?? defaultTimeWindowBucket(size: size)
+            )
         }
     }
 }

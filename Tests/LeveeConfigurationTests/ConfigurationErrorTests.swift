@@ -51,14 +51,6 @@ struct ConfigurationErrorTests {
             value: "6s"
         ),
         BadDocument(
-            name: "health check timeout against the default interval",
-            yaml: minimalUpstream + "\n    health_check: { timeout: 5s }\n",
-            keyPath: "upstreams.payments.health_check.timeout",
-            line: 4,
-            expected: "a duration shorter than interval (5s)",
-            value: "5s"
-        ),
-        BadDocument(
             name: "health check threshold of zero",
             yaml: minimalUpstream + "\n    health_check:\n      unhealthy_threshold: 0\n",
             keyPath: "upstreams.payments.health_check.unhealthy_threshold",

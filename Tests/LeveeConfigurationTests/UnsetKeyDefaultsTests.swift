@@ -46,6 +46,34 @@ struct UnsetKeyDefaultsTests {
         #expect(try policy("breaker: { min_calls: 10 }").breaker.window == .count(size: 100))
     }
 
+    @Test(arguments: [
+        (
+            "{ kind: time, bucket: 3s }",
+            CircuitBreakerConfiguration.Window.time(size: .seconds(12), bucket: .seconds(3))
+        ),
+        ("{ kind: time, bucket: 500us }", .time(size: .seconds(5), bucket: .microseconds(500))),
+        ("{ kind: time, bucket: 20s }", .time(size: .seconds(20), bucket: .seconds(20))),
+        ("{ kind: time, bucket: 2s }", .time(size: .seconds(10), bucket: .seconds(2))),
+        ("{ kind: time, size: 1500ms }", .time(size: .milliseconds(1500), bucket: .milliseconds(750))),
+        ("{ size: 2.5s }", .time(size: .milliseconds(2500), bucket: .milliseconds(625))),
+        ("{ size: 30s }", .time(size: .seconds(30), bucket: .seconds(1))),
+    ])
+    func timeWindowSizeAndBucketFollowEachOther(
+        window: String,
+        expected: CircuitBreakerConfiguration.Window
+    ) throws {
+        #expect(try policy("breaker: { window: \(window) }").breaker.window == expected)
+    }
+
+    @Test func openForAndOpenForMaxFollowEachOther() throws {
+        let long = try policy("breaker: { open_for: 10m }").breaker
+        #expect(long.openFor == .seconds(600))
+        #expect(long.openForMax == .seconds(600))
+        let short = try policy("breaker: { open_for_max: 10s }").breaker
+        #expect(short.openFor == .seconds(10))
+        #expect(short.openForMax == .seconds(10))
+    }
+
     /// `timeouts: { total: 1s }` was refused for the default attempt of 2 s, `timeouts: { attempt: 500ms }`
     /// for the default connect of 1 s. The last rows were valid before and keep their values.
     @Test(arguments: [
@@ -74,6 +102,42 @@ struct UnsetKeyDefaultsTests {
         let long = try policy("bulkhead: { queue_timeout: 10s }")
         #expect(long.timeouts == TimeoutConfiguration(total: .seconds(10)))
         #expect(long.bulkhead.queueTimeout == .seconds(10))
+    }
+
+    @Test func backoffBaseAndMaxFollowEachOther() throws {
+        let slow = try policy("retry: { backoff: { base: 2s } }").retry.backoff
+        #expect(slow.base == .seconds(2))
+        #expect(slow.max == .seconds(2))
+        let capped = try policy("retry: { backoff: { max: 10ms } }").retry.backoff
+        #expect(capped.base == .milliseconds(10))
+        #expect(capped.max == .milliseconds(10))
+    }
+
+    @Test func ejectionTimesFollowEachOther() throws {
+        let long = try policy("outlier_detection: { base_ejection_time: 10m }").outlierDetection
+        #expect(long.baseEjectionTime == .seconds(600))
+        #expect(long.maxEjectionTime == .seconds(600))
+        let short = try policy("outlier_detection: { max_ejection_time: 10s }").outlierDetection
+        #expect(short.baseEjectionTime == .seconds(10))
+        #expect(short.maxEjectionTime == .seconds(10))
+    }
+
+    /// `health_check: { timeout: 5s }` was refused for the default interval of 5 s.
+    @Test(arguments: [
+        ("{ timeout: 5s }", Duration.seconds(10), Duration.seconds(5)),
+        ("{ timeout: 3s }", .seconds(5), .seconds(3)),
+        ("{ interval: 1s }", .seconds(1), .milliseconds(500)),
+        ("{ interval: 500ms }", .milliseconds(500), .milliseconds(250)),
+        ("{ interval: 2s }", .seconds(2), .seconds(1)),
+    ])
+    func healthCheckIntervalAndTimeoutFollowEachOther(
+        healthCheck: String,
+        interval: Duration,
+        timeout: Duration
+    ) throws {
+        let checks = try #require(try policy("health_check: \(healthCheck)").healthCheck)
+        #expect(checks.interval == interval)
+        #expect(checks.timeout == timeout)
     }
 
     /// `defaults` is merged under each upstream before decoding, so a key it sets counts as set for
@@ -140,6 +204,38 @@ struct UnsetKeyDefaultsTests {
             value: "200000"
         ),
         BadDocument(
+            name: "time window not a whole number of the bucket written",
+            yaml: minimalUpstream + "\n    breaker: { window: { kind: time, size: 1500ms, bucket: 1s } }\n",
+            keyPath: "upstreams.payments.breaker.window.size",
+            line: 4,
+            expected: "a whole multiple of window.bucket (1s)",
+            value: "1500ms"
+        ),
+        BadDocument(
+            name: "time window too long for one-second buckets",
+            yaml: minimalUpstream + "\n    breaker: { window: { kind: time, size: 3h } }\n",
+            keyPath: "upstreams.payments.breaker.window.size",
+            line: 4,
+            expected: "at most 10000 buckets of window.bucket (1s)",
+            value: "10800s"
+        ),
+        BadDocument(
+            name: "a bucket too short for any window",
+            yaml: minimalUpstream + "\n    breaker: { window: { kind: time, bucket: 50us } }\n",
+            keyPath: "upstreams.payments.breaker.window.bucket",
+            line: 4,
+            expected: "a duration of at least 100us",
+            value: "50us"
+        ),
+        BadDocument(
+            name: "open_for_max shorter than open_for",
+            yaml: minimalUpstream + "\n    breaker: { open_for: 10m, open_for_max: 5m }\n",
+            keyPath: "upstreams.payments.breaker.open_for_max",
+            line: 4,
+            expected: "a duration at least open_for (600s)",
+            value: "300s"
+        ),
+        BadDocument(
             name: "attempt longer than total",
             yaml: minimalUpstream + "\n    timeouts: { attempt: 2s, total: 1s }\n",
             keyPath: "upstreams.payments.timeouts.attempt",
@@ -178,6 +274,30 @@ struct UnsetKeyDefaultsTests {
             line: 5,
             expected: "at most timeouts.total (5s)",
             value: "10s"
+        ),
+        BadDocument(
+            name: "backoff max shorter than base",
+            yaml: minimalUpstream + "\n    retry: { backoff: { base: 2s, max: 1s } }\n",
+            keyPath: "upstreams.payments.retry.backoff.max",
+            line: 4,
+            expected: "a duration ≥ base (2s)",
+            value: "1s"
+        ),
+        BadDocument(
+            name: "max_ejection_time shorter than base_ejection_time",
+            yaml: minimalUpstream + "\n    outlier_detection: { base_ejection_time: 10m, max_ejection_time: 5m }\n",
+            keyPath: "upstreams.payments.outlier_detection.max_ejection_time",
+            line: 4,
+            expected: "a duration ≥ base_ejection_time (600s)",
+            value: "300s"
+        ),
+        BadDocument(
+            name: "health check timeout as long as the interval written",
+            yaml: minimalUpstream + "\n    health_check: { interval: 5s, timeout: 5s }\n",
+            keyPath: "upstreams.payments.health_check.timeout",
+            line: 4,
+            expected: "a duration shorter than interval (5s)",
+            value: "5s"
         ),
         BadDocument(
             name: "a reservation written in defaults, too large for an upstream's bulkhead",
