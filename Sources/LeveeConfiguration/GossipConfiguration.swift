@@ -1,3 +1,5 @@
+import LeveePolicy
+
 /// How the agent joins its gossip pool (`gossip`): a HashiCorp memberlist/Serf pool (DESIGN.md
 /// "Gossip"). The agent gossips only when the section is present.
 public struct GossipConfiguration: Sendable, Hashable {

@@ -2,7 +2,11 @@ import LeveePolicy
 import Yams
 
 // Each section starts from the policy core's defaults and reads only the keys the file sets; ranges
-// and the rules between keys are left to the core's `validate()`, which knows them.
+// and the rules between keys are left to the core's `validate()`, which knows them. A key the file
+// leaves unset whose plain default could break such a rule against a key the file sets takes the
+// core's `default…(…)` for it instead (`BulkheadConfiguration.defaultReservedCritical(maxConcurrent:)`):
+// a file is refused only for a value it wrote, never for one it left out. "Sets" counts the file's
+// `defaults` section, which is merged under each upstream before decoding.
 
 extension UpstreamPolicyConfiguration {
     /// The policy sections of an upstream, in the order the keys list shows them.
@@ -14,26 +18,38 @@ extension UpstreamPolicyConfiguration {
     /// The policy sections of `upstream` (an upstream or `defaults`) over the built-in defaults.
     init(decoding upstream: ConfigurationSection) throws(ConfigurationFileError) {
         self.init()
-        if let section = try upstream.section("timeouts", keys: ["connect", "attempt", "total"]) {
-            try section.read("connect", into: &timeouts.connect)
-            try section.read("attempt", into: &timeouts.attempt)
-            try section.read("total", into: &timeouts.total)
-        }
+        // `timeouts.total` and `bulkhead.queue_timeout` follow each other, so both sections are read
+        // before either is filled in.
+        let timeoutsSection = try upstream.section("timeouts", keys: ["connect", "attempt", "total"])
+        let connect = try timeoutsSection?["connect"]?.duration()
+        let attempt = try timeoutsSection?["attempt"]?.duration()
+        let total = try timeoutsSection?["total"]?.duration()
         if let section = try upstream.section("retry", keys: RetryConfiguration.keys) {
             retry = try RetryConfiguration(decoding: section)
         }
         if let section = try upstream.section("breaker", keys: CircuitBreakerConfiguration.keys) {
             breaker = try CircuitBreakerConfiguration(decoding: section)
         }
+        var queueTimeout: Duration?
         if let section = try upstream.section(
             "bulkhead",
             keys: ["max_concurrent", "max_queue", "queue_timeout", "reserved_critical"]
         ) {
-            try section.read("max_concurrent", into: &bulkhead.maxConcurrent)
+            let maxConcurrent = try section["max_concurrent"]?.integer()
             try section.read("max_queue", into: &bulkhead.maxQueue)
-            try section.read("queue_timeout", into: &bulkhead.queueTimeout)
-            try section.read("reserved_critical", into: &bulkhead.reservedCritical)
+            queueTimeout = try section["queue_timeout"]?.duration()
+            let reservedCritical = try section["reserved_critical"]?.integer()
+            bulkhead.maxConcurrent =
+                maxConcurrent ?? BulkheadConfiguration.defaultMaxConcurrent(reservedCritical: reservedCritical)
+            bulkhead.reservedCritical =
+                reservedCritical ?? BulkheadConfiguration.defaultReservedCritical(maxConcurrent: maxConcurrent)
         }
+        timeouts.connect = connect ?? TimeoutConfiguration.defaultConnect(attempt: attempt, total: total)
+        timeouts.attempt = attempt ?? TimeoutConfiguration.defaultAttempt(connect: connect, total: total)
+        timeouts.total =
+            total
+            ?? TimeoutConfiguration.defaultTotal(connect: connect, attempt: attempt, queueTimeout: queueTimeout)
+        bulkhead.queueTimeout = queueTimeout ?? BulkheadConfiguration.defaultQueueTimeout(total: total)
         if let section = try upstream.section(
             "outlier_detection",
             keys: [
@@ -41,8 +57,14 @@ extension UpstreamPolicyConfiguration {
             ]
         ) {
             try section.read("consecutive_failures", into: &outlierDetection.consecutiveFailures)
-            try section.read("base_ejection_time", into: &outlierDetection.baseEjectionTime)
-            try section.read("max_ejection_time", into: &outlierDetection.maxEjectionTime)
+            let baseEjectionTime = try section["base_ejection_time"]?.duration()
+            let maxEjectionTime = try section["max_ejection_time"]?.duration()
+            outlierDetection.baseEjectionTime =
+                baseEjectionTime
+                ?? OutlierDetectionConfiguration.defaultBaseEjectionTime(maxEjectionTime: maxEjectionTime)
+            outlierDetection.maxEjectionTime =
+                maxEjectionTime
+                ?? OutlierDetectionConfiguration.defaultMaxEjectionTime(baseEjectionTime: baseEjectionTime)
             try section.read(
                 "max_ejection_percent",
                 into: &outlierDetection.maxEjectionPercent,
@@ -78,8 +100,10 @@ extension HealthCheckConfiguration {
         self.init()
         try section.read("path", into: &path)
         try section.read("service", into: &service)
-        try section.read("interval", into: &interval)
-        try section.read("timeout", into: &timeout)
+        let interval = try section["interval"]?.duration()
+        let timeout = try section["timeout"]?.duration()
+        self.interval = interval ?? Self.defaultInterval(timeout: timeout)
+        self.timeout = timeout ?? Self.defaultTimeout(interval: interval)
         try section.read("healthy_threshold", into: &healthyThreshold)
         try section.read("unhealthy_threshold", into: &unhealthyThreshold)
     }
@@ -92,8 +116,10 @@ extension RetryConfiguration {
         self.init()
         try section.read("max_attempts", into: &maxAttempts)
         if let backoffSection = try section.section("backoff", keys: ["base", "max", "multiplier", "jitter"]) {
-            try backoffSection.read("base", into: &backoff.base)
-            try backoffSection.read("max", into: &backoff.max)
+            let base = try backoffSection["base"]?.duration()
+            let max = try backoffSection["max"]?.duration()
+            backoff.base = base ?? BackoffConfiguration.defaultBase(max: max)
+            backoff.max = max ?? BackoffConfiguration.defaultMax(base: base)
             try backoffSection.read("multiplier", into: &backoff.multiplier)
             try backoffSection.read("jitter", into: &backoff.jitter)
         }
@@ -122,23 +148,30 @@ extension CircuitBreakerConfiguration {
 
     init(decoding section: ConfigurationSection) throws(ConfigurationFileError) {
         self.init()
-        if let windowSection = try section.section("window", keys: ["kind", "size", "bucket"]) {
-            window = try Self.window(decoding: windowSection)
-        }
-        try section.read("min_calls", into: &minCalls)
+        let windowSection = try section.section("window", keys: ["kind", "size", "bucket"])
+        let minCalls = try section["min_calls"]?.integer()
+        window = try Self.window(decoding: windowSection, minCalls: minCalls)
+        self.minCalls = minCalls ?? Self.defaultMinCalls(window: window)
         try section.read("failure_rate", into: &failureRate, expected: "a percentage such as 50")
         if let slowCallSection = try section.section("slow_call", keys: ["duration", "rate"]) {
             try slowCallSection.read("duration", into: &slowCall.duration)
             try slowCallSection.read("rate", into: &slowCall.rate, expected: "a percentage such as 100")
         }
-        try section.read("open_for", into: &openFor)
-        try section.read("open_for_max", into: &openForMax)
+        let openFor = try section["open_for"]?.duration()
+        let openForMax = try section["open_for_max"]?.duration()
+        self.openFor = openFor ?? Self.defaultOpenFor(openForMax: openForMax)
+        self.openForMax = openForMax ?? Self.defaultOpenForMax(openFor: openFor)
         try section.read("half_open_calls", into: &halfOpenCalls)
     }
 
-    /// `{ kind: count, size: 100 }` or `{ kind: time, size: 10s, bucket: 1s }`. Without `kind`, a size
-    /// that is a duration makes a time window.
-    private static func window(decoding section: ConfigurationSection) throws(ConfigurationFileError) -> Window {
+    /// `{ kind: count, size: 100 }` or `{ kind: time, size: 10s, bucket: 1s }`, or the default count
+    /// window when the file has no `window` (`minCalls` is the file's `min_calls`, for an unset count
+    /// size). Without `kind`, a size that is a duration makes a time window.
+    private static func window(
+        decoding section: ConfigurationSection?,
+        minCalls: Int?
+    ) throws(ConfigurationFileError) -> Window {
+        guard let section else { return .count(size: defaultCountWindowSize(minCalls: minCalls)) }
         let kind: WindowKind
         if let node = section["kind"] {
             kind = try node.choice(WindowKind.self)
@@ -152,15 +185,15 @@ extension CircuitBreakerConfiguration {
             if let bucket = section["bucket"] {
                 throw bucket.error(expected: "no bucket for a count window (only kind: time has buckets)")
             }
-            var size = 100
-            try section.read("size", into: &size, expected: "a number of calls (kind: count)")
-            return .count(size: size)
+            let size = try section["size"]?.integer(expected: "a number of calls (kind: count)")
+            return .count(size: size ?? defaultCountWindowSize(minCalls: minCalls))
         case .time:
-            var size = Duration.seconds(10)
-            var bucket = Duration.seconds(1)
-            try section.read("size", into: &size)
-            try section.read("bucket", into: &bucket)
-            return .time(size: size, bucket: bucket)
+            let size = try section["size"]?.duration()
+            let bucket = try section["bucket"]?.duration()
+            return .time(
+                size: size ?? defaultTimeWindowSize(bucket: bucket),
+                bucket: bucket ?? defaultTimeWindowBucket(size: size)
+            )
         }
     }
 }

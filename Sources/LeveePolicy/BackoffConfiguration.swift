@@ -19,12 +19,13 @@ public struct BackoffConfiguration: Hashable, Sendable {
         case decorrelated
     }
 
-    /// The ceiling of the first retry's delay (`backoff.base`, default 25 ms).
+    /// The ceiling of the first retry's delay (`backoff.base`, default 25 ms, or `max` when a file sets a
+    /// shorter one).
     public var base: Duration
     /// The growth of the ceiling from one retry to the next (`backoff.multiplier`, default 2, as
     /// DESIGN.md's `base·2^(n−1)`).
     public var multiplier: Double
-    /// The cap of every delay (`backoff.max`, default 1 s).
+    /// The cap of every delay (`backoff.max`, default 1 s, or `base` when a file sets a longer one).
     public var max: Duration
     /// How a delay is drawn under its ceiling (`backoff.jitter`, default `full`).
     public var jitter: Jitter
@@ -64,5 +65,24 @@ public struct BackoffConfiguration: Hashable, Sendable {
             max.configDescription,
             expected: "a duration ≥ base (\(base.configDescription))"
         )
+    }
+}
+
+extension BackoffConfiguration {
+    // The keys a configuration file leaves unset. Each argument is the value the file sets, nil when it
+    // sets none; a value `validate()` refuses is not followed, so that the error names it.
+
+    /// `base` when the file does not set it: 25 ms, or `max` when the file sets a shorter one (every
+    /// delay is then drawn under `max`).
+    public static func defaultBase(max: Duration?) -> Duration {
+        guard let max, max > .zero else { return defaults.base }
+        return Swift.min(defaults.base, max)
+    }
+
+    /// `max` when the file does not set it: 1 s, or `base` when the file sets a longer one, so that
+    /// `backoff: { base: 2s }` is a steady 2 s ceiling rather than an error about `max`.
+    public static func defaultMax(base: Duration?) -> Duration {
+        guard let base, base > .zero else { return defaults.max }
+        return Swift.max(defaults.max, base)
     }
 }

@@ -3,16 +3,20 @@
 /// reserved_critical: 8 }`).
 public struct BulkheadConfiguration: Hashable, Sendable {
     /// How many calls may hold a slot at once (`max_concurrent`). A slot is held for the whole logical
-    /// call, retries and backoff included.
+    /// call, retries and backoff included. Default 64 (more for a file that sets a `reserved_critical` of
+    /// 64 or more: `defaultMaxConcurrent(reservedCritical:)`).
     public var maxConcurrent: Int
     /// How many calls may wait for a slot (`max_queue`); 0 rejects at once when no slot is free, like
     /// resilience4j's default `maxWaitDuration` of 0.
     public var maxQueue: Int
     /// How long a call may wait in the queue (`queue_timeout`), never longer than the call's own deadline
-    /// (see `Bulkhead.queueDeadline(callDeadline:now:)`).
+    /// (see `Bulkhead.queueDeadline(callDeadline:now:)`). Default 100 ms, or `timeouts.total` when a file
+    /// sets a shorter one (`defaultQueueTimeout(total:)`).
     public var queueTimeout: Duration
     /// How many of the `maxConcurrent` slots only `CRITICAL` calls may use (`reserved_critical`): other
-    /// calls hold at most `maxConcurrent - reservedCritical` slots between them.
+    /// calls hold at most `maxConcurrent - reservedCritical` slots between them. Default 8, an eighth of
+    /// the default 64 slots; a file that sets `max_concurrent` alone reserves an eighth of its value
+    /// (`defaultReservedCritical(maxConcurrent:)`).
     public var reservedCritical: Int
 
     /// The largest `max_queue` accepted: the queue's storage is allocated up front, at this size at most.
@@ -65,5 +69,36 @@ public struct BulkheadConfiguration: Hashable, Sendable {
             "\(reservedCritical)",
             expected: "an integer ≥ 0 and less than max_concurrent (\(maxConcurrent))"
         )
+    }
+}
+
+extension BulkheadConfiguration {
+    // The keys a configuration file leaves unset. Each argument is the value the file sets, nil when it
+    // sets none; a value `validate()` refuses is not followed, so that the error names it.
+
+    /// `reserved_critical` when the file does not set it: an eighth of `max_concurrent`, rounded down,
+    /// as the defaults reserve 8 of 64. A fixed 8 would refuse `bulkhead: { max_concurrent: 4 }` for a
+    /// key the file never wrote, and take a large share of any small bulkhead away from other calls.
+    public static func defaultReservedCritical(maxConcurrent: Int?) -> Int {
+        guard let maxConcurrent, maxConcurrent >= 1 else { return defaults.reservedCritical }
+        return maxConcurrent / 8
+    }
+
+    /// `max_concurrent` when the file does not set it: 64, or, for a `reserved_critical` the default
+    /// could not hold (64 or more), eight times `reserved_critical`, so that the reserved slots are an
+    /// eighth as in the defaults. Smaller reservations keep 64: they were valid, and a file that worked
+    /// must not start sending an upstream more calls at once.
+    public static func defaultMaxConcurrent(reservedCritical: Int?) -> Int {
+        guard let reservedCritical, reservedCritical >= defaults.maxConcurrent else { return defaults.maxConcurrent }
+        let (slots, overflow) = reservedCritical.multipliedReportingOverflow(by: 8)
+        return overflow ? defaults.maxConcurrent : slots
+    }
+
+    /// `queue_timeout` when the file does not set it: 100 ms, or `timeouts.total` when the file sets a
+    /// shorter one, since no call waits in the queue past its own deadline
+    /// (`UpstreamPolicyConfiguration.validate()`).
+    public static func defaultQueueTimeout(total: Duration?) -> Duration {
+        guard let total, TimeoutConfiguration.accepts(total) else { return defaults.queueTimeout }
+        return min(defaults.queueTimeout, total)
     }
 }

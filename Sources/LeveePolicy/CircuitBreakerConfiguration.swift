@@ -7,20 +7,24 @@
 /// failure and slow-call rate thresholds) with Hystrix's single half-open probe and Finagle's growing
 /// open time; `reference/policy-anchors.md` A1 compares them.
 public struct CircuitBreakerConfiguration: Hashable, Sendable {
-    /// Which outcomes the trip rule looks at (YAML `window`). Default: the last 100 outcomes.
+    /// Which outcomes the trip rule looks at (YAML `window`). Default: the last 100 outcomes (or
+    /// `min_calls` of them when a file sets more: `defaultCountWindowSize(minCalls:)`).
     public var window: Window
     /// The fewest outcomes in the window before the rates mean anything (YAML `min_calls`). Default 20,
-    /// Hystrix's `requestVolumeThreshold`: with fewer calls, two failures out of three would trip.
+    /// Hystrix's `requestVolumeThreshold`: with fewer calls, two failures out of three would trip. A
+    /// file that sets a count window of fewer than 20 calls gets the window's size
+    /// (`defaultMinCalls(window:)`).
     public var minCalls: Int
     /// The failure rate, in percent, at or above which the breaker trips (YAML `failure_rate`).
     /// Default 50, as in resilience4j and Hystrix. Inclusive: exactly 50% trips.
     public var failureRate: Double
     /// When a call counts as slow, and the slow-call rate that trips the breaker (YAML `slow_call`).
     public var slowCall: SlowCall
-    /// How long the breaker stays open the first time it opens (YAML `open_for`). Default 30 s.
+    /// How long the breaker stays open the first time it opens (YAML `open_for`). Default 30 s, or
+    /// `open_for_max` when a file sets a shorter one.
     public var openFor: Duration
     /// The longest the open time may grow to by doubling on consecutive re-opens (YAML `open_for_max`).
-    /// Default 5 min, Finagle FailureAccrual's cap of 300 s.
+    /// Default 5 min, Finagle FailureAccrual's cap of 300 s, or `open_for` when a file sets a longer one.
     public var openForMax: Duration
     /// How many probes HALF_OPEN lets through at once (YAML `half_open_calls`). Default 1, as Hystrix,
     /// Polly and Finagle: one probe is enough to learn whether a sick upstream is back, and many would
@@ -56,6 +60,10 @@ public struct CircuitBreakerConfiguration: Hashable, Sendable {
     /// The most buckets a time window may have, so that its fixed storage stays small (a 10 s window
     /// in 1 ms buckets is allowed, a 1 h one in 1 ms buckets is not).
     public static let maximumTimeWindowBuckets = 10_000
+
+    /// The shortest bucket of a time window: a window is at least 1 s long, in at most
+    /// `maximumTimeWindowBuckets` buckets.
+    public static let minimumTimeWindowBucket = Duration.seconds(1) / maximumTimeWindowBuckets
 
     /// The most probes HALF_OPEN may admit at once.
     public static let maximumHalfOpenCalls = 10_000
@@ -132,6 +140,15 @@ extension CircuitBreakerConfiguration {
                 bucket.configDescription,
                 expected: "a duration greater than 0"
             )
+            // No window of at least 1 s fits in the most buckets of a shorter one; saying so names the
+            // bucket rather than a size that could never be right.
+            try ConfigurationError.require(
+                bucket >= Self.minimumTimeWindowBucket,
+                "window.bucket",
+                bucket.configDescription,
+                expected:
+                    "a duration of at least \(Self.minimumTimeWindowBucket.configDescription) (a window of at least 1s in at most \(Self.maximumTimeWindowBuckets) buckets)"
+            )
             try ConfigurationError.require(
                 size >= .seconds(1),
                 "window.size",
@@ -191,5 +208,71 @@ extension CircuitBreakerConfiguration {
             "\(halfOpenCalls)",
             expected: "an integer from 1 to \(Self.maximumHalfOpenCalls)"
         )
+    }
+}
+
+extension CircuitBreakerConfiguration {
+    // The keys a configuration file leaves unset. Each argument is the value the file sets, nil when it
+    // sets none; a value `validate()` refuses is not followed, so that the error names it. Every rule
+    // gives the plain default whenever the plain default is valid with the keys the file sets.
+
+    /// The size of a count window whose size the file does not set: 100 calls, or `min_calls` when the
+    /// file sets more (up to `maximumCountWindowSize`), so that the breaker can still trip.
+    public static func defaultCountWindowSize(minCalls: Int?) -> Int {
+        guard let minCalls, minCalls >= 1 else { return 100 }
+        return min(max(100, minCalls), maximumCountWindowSize)
+    }
+
+    /// `min_calls` when the file does not set it: 20, or the size of a count window of fewer calls, so
+    /// that `window: { kind: count, size: 10 }` trips once its 10 calls are in rather than being refused
+    /// for a `min_calls` the file never wrote. A time window has no such bound.
+    public static func defaultMinCalls(window: Window) -> Int {
+        guard case .count(let size) = window, size >= 1 else { return defaults.minCalls }
+        return min(defaults.minCalls, size)
+    }
+
+    /// The size of a time window whose size the file does not set: 10 s, rounded up to a whole number of
+    /// `bucket`s, and at most `maximumTimeWindowBuckets` of them (`bucket: 3s` gives 12 s; `bucket: 500us`
+    /// gives 5 s).
+    public static func defaultTimeWindowSize(bucket: Duration?) -> Duration {
+        let size = Duration.seconds(10)
+        guard let bucket, bucket >= minimumTimeWindowBucket else { return size }
+        let sizeNanos = size.nanoseconds
+        let bucketNanos = bucket.nanoseconds
+        var count = sizeNanos / bucketNanos + (sizeNanos % bucketNanos == 0 ? 0 : 1)
+        count = min(count, Int64(maximumTimeWindowBuckets))
+        return .nanoseconds(bucketNanos * count)
+    }
+
+    /// The bucket of a time window whose bucket the file does not set: 1 s, or, for a size that is not a
+    /// whole number of seconds, the longest bucket under 1 s that divides it exactly within
+    /// `maximumTimeWindowBuckets` (`size: 1500ms` gives 750 ms). A size that no such bucket divides, or
+    /// one longer than `maximumTimeWindowBuckets` seconds, keeps 1 s and is refused for its size.
+    public static func defaultTimeWindowBucket(size: Duration?) -> Duration {
+        let second = Duration.seconds(1)
+        guard let size, size >= second else { return second }
+        let sizeNanos = size.nanoseconds
+        let limit = Int64(maximumTimeWindowBuckets)
+        // The fewest buckets of at most 1 s each; each further bucket is a shorter one.
+        let fewest = sizeNanos / second.nanoseconds + (sizeNanos % second.nanoseconds == 0 ? 0 : 1)
+        guard fewest <= limit else { return second }
+        for count in fewest...limit where sizeNanos % count == 0 {
+            return .nanoseconds(sizeNanos / count)
+        }
+        return second
+    }
+
+    /// `open_for` when the file does not set it: 30 s, or `open_for_max` when the file sets a shorter
+    /// one.
+    public static func defaultOpenFor(openForMax: Duration?) -> Duration {
+        guard let openForMax, openForMax > .zero else { return defaults.openFor }
+        return min(defaults.openFor, openForMax)
+    }
+
+    /// `open_for_max` when the file does not set it: 5 min, or `open_for` when the file sets a longer
+    /// one (the open time then does not grow).
+    public static func defaultOpenForMax(openFor: Duration?) -> Duration {
+        guard let openFor, openFor > .zero else { return defaults.openForMax }
+        return max(defaults.openForMax, openFor)
     }
 }

@@ -12,9 +12,10 @@ public struct HealthCheckConfiguration: Hashable, Sendable {
     /// whole).
     public var service: String
     /// The time between the end of one check of an endpoint and the start of the next (`interval`,
-    /// default 5 s).
+    /// default 5 s, or twice `timeout` when a file sets a timeout of 5 s or more).
     public var interval: Duration
-    /// How long a check may take before it fails (`timeout`, default 1 s); shorter than `interval`.
+    /// How long a check may take before it fails (`timeout`, default 1 s, or half of `interval` when a
+    /// file sets an interval of 1 s or less); shorter than `interval`.
     public var timeout: Duration
     /// Consecutive passes that make an endpoint healthy again (`healthy_threshold`, default 2).
     public var healthyThreshold: Int
@@ -79,5 +80,25 @@ public struct HealthCheckConfiguration: Hashable, Sendable {
             "\(unhealthyThreshold)",
             expected: "an integer ≥ 1"
         )
+    }
+}
+
+extension HealthCheckConfiguration {
+    // The keys a configuration file leaves unset. Each argument is the value the file sets, nil when it
+    // sets none; a value `validate()` refuses is not followed, so that the error names it.
+
+    /// `interval` when the file does not set it: 5 s while that is longer than `timeout`, else twice
+    /// `timeout`, so that a check never runs into the next one (`health_check: { timeout: 5s }` checks
+    /// every 10 s rather than being refused for an interval the file never wrote).
+    public static func defaultInterval(timeout: Duration?) -> Duration {
+        guard let timeout, timeout >= defaults.interval else { return defaults.interval }
+        return timeout * 2
+    }
+
+    /// `timeout` when the file does not set it: 1 s while that is shorter than `interval`, else half of
+    /// `interval`.
+    public static func defaultTimeout(interval: Duration?) -> Duration {
+        guard let interval, interval > .zero, interval <= defaults.timeout else { return defaults.timeout }
+        return interval / 2
     }
 }

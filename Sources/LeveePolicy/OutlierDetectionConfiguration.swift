@@ -5,10 +5,12 @@ public struct OutlierDetectionConfiguration: Hashable, Sendable {
     /// Consecutive failed attempts that eject an endpoint (`consecutive_failures`; Envoy's
     /// `consecutive_5xx`, default 5).
     public var consecutiveFailures: Int
-    /// The ejection time of a first ejection (`base_ejection_time`, Envoy default 30 s); the n-th
-    /// ejection in a row lasts n times as long.
+    /// The ejection time of a first ejection (`base_ejection_time`, Envoy default 30 s, or
+    /// `max_ejection_time` when a file sets a shorter one); the n-th ejection in a row lasts n times as
+    /// long.
     public var baseEjectionTime: Duration
-    /// The longest an ejection lasts (`max_ejection_time`, Envoy default 300 s).
+    /// The longest an ejection lasts (`max_ejection_time`, Envoy default 300 s, or `base_ejection_time`
+    /// when a file sets a longer one, as Envoy does).
     public var maxEjectionTime: Duration
     /// The largest share of the endpoints, in percent, that may be ejected at once
     /// (`max_ejection_percent`; Levee's default 50, Envoy's 10). 0 disables ejection.
@@ -66,5 +68,24 @@ public struct OutlierDetectionConfiguration: Hashable, Sendable {
             interval.configDescription,
             expected: "a duration > 0"
         )
+    }
+}
+
+extension OutlierDetectionConfiguration {
+    // The keys a configuration file leaves unset. Each argument is the value the file sets, nil when it
+    // sets none; a value `validate()` refuses is not followed, so that the error names it.
+
+    /// `base_ejection_time` when the file does not set it: 30 s, or `max_ejection_time` when the file
+    /// sets a shorter one.
+    public static func defaultBaseEjectionTime(maxEjectionTime: Duration?) -> Duration {
+        guard let maxEjectionTime, maxEjectionTime > .zero else { return defaults.baseEjectionTime }
+        return min(defaults.baseEjectionTime, maxEjectionTime)
+    }
+
+    /// `max_ejection_time` when the file does not set it: 300 s or `base_ejection_time`, whichever is
+    /// larger, Envoy's rule for an unset `max_ejection_time` (`outlier_detection.proto`).
+    public static func defaultMaxEjectionTime(baseEjectionTime: Duration?) -> Duration {
+        guard let baseEjectionTime, baseEjectionTime > .zero else { return defaults.maxEjectionTime }
+        return max(defaults.maxEjectionTime, baseEjectionTime)
     }
 }

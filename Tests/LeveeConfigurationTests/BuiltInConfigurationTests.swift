@@ -101,6 +101,17 @@ struct BuiltInConfigurationTests {
         #expect(gossip.encryptKeyBytes == Array(0..<32))
     }
 
+    /// A key that an editor wrapped, or that a file with CRLF line ends split, decodes as serf and the
+    /// gossip pool read it (Go's `base64.StdEncoding` skips `\r` and `\n`).
+    @Test(arguments: [
+        "gossip:\n  encrypt_key: \"AAECAwQFBgcICQoL\\r\\nDA0ODw==\"\n",
+        "gossip:\n  encrypt_key: |\n    AAECAwQFBgcICQoL\n    DA0ODw==\n",
+    ])
+    func encryptKeySplitByLineBreaks(yaml: String) throws {
+        let gossip = try #require(try parse(yaml).gossip)
+        #expect(gossip.encryptKeyBytes == Array(0..<16))
+    }
+
     @Test func bindMayUsePortZero() throws {
         #expect(try parse("gossip: { bind: \"127.0.0.1:0\" }\n").gossip?.bind == "127.0.0.1:0")
     }

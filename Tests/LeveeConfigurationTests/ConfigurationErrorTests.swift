@@ -51,14 +51,6 @@ struct ConfigurationErrorTests {
             value: "6s"
         ),
         BadDocument(
-            name: "health check timeout against the default interval",
-            yaml: minimalUpstream + "\n    health_check: { timeout: 5s }\n",
-            keyPath: "upstreams.payments.health_check.timeout",
-            line: 4,
-            expected: "a duration shorter than interval (5s)",
-            value: "5s"
-        ),
-        BadDocument(
             name: "health check threshold of zero",
             yaml: minimalUpstream + "\n    health_check:\n      unhealthy_threshold: 0\n",
             keyPath: "upstreams.payments.health_check.unhealthy_threshold",
@@ -140,9 +132,9 @@ struct ConfigurationErrorTests {
         ),
         BadDocument(
             name: "rule across sections, from validate()",
-            yaml: minimalUpstream + "\n    bulkhead: { queue_timeout: 10s }\n",
+            yaml: minimalUpstream + "\n    timeouts: { total: 5s }\n    bulkhead: { queue_timeout: 10s }\n",
             keyPath: "upstreams.payments.bulkhead.queue_timeout",
-            line: 4,
+            line: 5,
             expected: "at most timeouts.total (5s)",
             value: "10s"
         ),
@@ -171,8 +163,8 @@ struct ConfigurationErrorTests {
             value: "150.0"
         ),
         BadDocument(
-            name: "a built-in value named by validate() gets its section's line",
-            yaml: "defaults:\n  timeouts: { total: 1s }\n",
+            name: "a rule between two keys of defaults",
+            yaml: "defaults:\n  timeouts: { attempt: 2s, total: 1s }\n",
             keyPath: "defaults.timeouts.attempt",
             line: 2,
             expected: "at most timeouts.total (1s)",

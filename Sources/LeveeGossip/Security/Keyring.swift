@@ -1,3 +1,5 @@
+import LeveePolicy
+
 /// The AES-GCM keys of a gossip pool (memberlist keyring.go): the primary key encrypts, every key is
 /// tried in order to decrypt, so keys can be rotated without a flag day.
 ///

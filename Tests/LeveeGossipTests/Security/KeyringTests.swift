@@ -25,6 +25,12 @@ struct KeyringTests {
         #expect(try Keyring(serfEncryptKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").primaryKey == Golden.g7Key)
     }
 
+    @Test("a key split by CR/LF reads as serf reads it (Go's base64.StdEncoding skips them)")
+    func keySplitByLineBreaks() throws {
+        let text = "AAECAwQFBgcICQoLDA0ODxAR\r\nEhMUFRYXGBkaGxwdHh8=\r\n"
+        #expect(try Keyring(serfEncryptKey: text).primaryKey == Golden.g7Key)
+    }
+
     @Test(
         "bad keys are refused",
         arguments: [
