@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -18,9 +18,11 @@ public struct SerfAgent: Sendable {
     public let bindPort: Int
     /// Its RPC address (`-rpc-addr`) for the `serf` CLI.
     public let rpcAddress: String
-    public let process: Process
-    /// The agent's stdout and stderr, for failure messages.
-    public let logPath: String
+    /// The running `serf agent` process; its stdout and stderr are its log, for failure messages.
+    let child: RunningChild
+
+    /// Where the agent's log goes.
+    public var logPath: String { child.outputPath }
 
     /// `127.0.0.1:PORT` of its memberlist sockets, for a join.
     public var bindAddress: String { "127.0.0.1:\(bindPort)" }
@@ -74,33 +76,15 @@ public struct SerfAgent: Sendable {
         ]
         if let encryptKey { arguments.append("-encrypt=\(encryptKey)") }
         arguments += extraArguments
-        let logPath = NSTemporaryDirectory() + "serf-\(name)-\(bindPort)-\(UUID().uuidString).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        defer { try? log.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let agent = SerfAgent(
-            name: name,
-            bindPort: bindPort,
-            rpcAddress: rpcAddress,
-            process: process,
-            logPath: logPath
-        )
-        let clock = ContinuousClock()
-        let deadline = clock.now + readyTimeout
-        while clock.now < deadline {
-            guard process.isRunning else {
+        let child = try RunningChild.start(executable, arguments, stem: "serf-\(name)", mergeOutput: true)
+        let agent = SerfAgent(name: name, bindPort: bindPort, rpcAddress: rpcAddress, child: child)
+        let answered = try await eventually(within: readyTimeout, every: .milliseconds(100)) {
+            guard child.exit == nil else {
                 throw Failure(description: "serf agent \(name) exited early:\n\(agent.log())")
             }
-            if (try? await agent.cli(["members"])) != nil { return agent }
-            try await Task.sleep(for: .milliseconds(100))
+            return (try? await agent.cli(["members"])) != nil
         }
+        if answered { return agent }
         await agent.stop()
         throw Failure(description: "serf agent \(name) did not answer RPC within \(readyTimeout):\n\(agent.log())")
     }
@@ -130,29 +114,14 @@ public struct SerfAgent: Sendable {
     /// it can take the signal. The wait is a bounded poll that gives the thread back between looks
     /// (`waitUntilExit()` would hold one of the two cooperative threads and starve the node under test).
     public func stop() async {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGCONT)
-        process.terminate()
-        if await !waitForExit(within: .seconds(5)) {
-            kill(process.processIdentifier, SIGKILL)
-            _ = await waitForExit(within: .seconds(5))
-        }
+        await child.stop()
     }
 
     /// Sends `signal` to the agent process: SIGSTOP freezes it (a timing failure), SIGCONT resumes it,
     /// SIGKILL crashes it (reference test-network.md); after SIGKILL it waits for the exit.
     public func signal(_ signal: Int32) async {
-        kill(process.processIdentifier, signal)
-        if signal == SIGKILL { _ = await waitForExit(within: .seconds(5)) }
-    }
-
-    /// Polls until the agent process has exited, at most `timeout`; true when it has.
-    private func waitForExit(within timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return !process.isRunning
+        child.signal(signal)
+        if signal == SIGKILL { _ = await child.waitForExit(within: .seconds(5)) }
     }
 
     /// `serf event [-coalesce=false] NAME PAYLOAD`.
@@ -183,7 +152,7 @@ public struct SerfAgent: Sendable {
 
     /// The agent's output so far.
     public func log() -> String {
-        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "(no log)"
+        child.standardOutput
     }
 
     /// Runs `serf SUBCOMMAND -rpc-addr=… ARGS…` and returns its output; throws on a non-zero exit. The

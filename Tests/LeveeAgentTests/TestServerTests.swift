@@ -378,17 +378,6 @@ private func withHTTPServer(_ body: (TestHTTPServer) async throws -> Void) async
     try await server.stop()
 }
 
-/// Polls `condition` until it holds, at most `timeout`; returns whether it did.
-private func eventually(within timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    repeat {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(10))
-    } while clock.now < deadline
-    return condition()
-}
-
 extension Result {
     fileprivate var failure: Failure? {
         if case .failure(let error) = self { return error }

@@ -36,12 +36,12 @@ struct ReloadSignalTests {
             """
         )
         agent.signal(SIGHUP)
-        let reloaded = try await pollUntil {
+        let reloaded = try await eventually(within: .seconds(15)) {
             let upstreams = try await Self.upstreams(agent)
             return upstreams["payments"]?["max_concurrent"] as? Int == 32 && upstreams["inventory"] != nil
         }
         #expect(reloaded, "SIGHUP did not reload: \(agent.standardError)")
-        #expect(await pollUntil { agent.standardError.contains("configuration reloaded") })
+        #expect(try await eventually(within: .seconds(15)) { agent.standardError.contains("configuration reloaded") })
         #expect(agent.standardError.contains("SIGHUP"))
 
         try Self.rewrite(
@@ -54,7 +54,9 @@ struct ReloadSignalTests {
             """
         )
         agent.signal(SIGHUP)
-        let refused = await pollUntil { agent.standardError.contains("upstreams.payments.breaker.failure_rate") }
+        let refused = try await eventually(within: .seconds(15)) {
+            agent.standardError.contains("upstreams.payments.breaker.failure_rate")
+        }
         #expect(refused, "no refusal logged: \(agent.standardError)")
         #expect(agent.exit == nil)
         let after = try await Self.upstreams(agent)
@@ -84,7 +86,11 @@ struct ReloadSignalTests {
         let reload = try await agent.levee("reload")
         #expect(reload.status == 0, "\(reload.output)")
         agent.signal(SIGHUP)
-        #expect(await pollUntil { agent.standardError.components(separatedBy: "configuration reloaded").count == 3 })
+        #expect(
+            try await eventually(within: .seconds(15)) {
+                agent.standardError.components(separatedBy: "configuration reloaded").count == 3
+            }
+        )
 
         let status = try await agent.levee("status", "--json")
         let object = try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any]

@@ -35,7 +35,7 @@ struct TopCommandTests {
         let top = try TerminalChild.start("\(levee) top --admin-socket \(agent.adminSocket) --interval 200")
 
         // The screen: the alternate screen, the service, both upstreams with payments still closed.
-        let drawn = await pollUntil {
+        let drawn = try await eventually(within: .seconds(15)) {
             top.output.contains("service orders") && Self.row("payments", in: top.output) != nil
         }
         #expect(drawn, "top never drew the upstreams: \(top.output.suffix(2000))")
@@ -44,7 +44,7 @@ struct TopCommandTests {
         #expect(Self.row("inventory", in: top.output) != nil)
 
         // Failing calls until the breaker opens.
-        let opened = try await pollUntil {
+        let opened = try await eventually(within: .seconds(15)) {
             _ = try await agent.levee("call", "payments", "/charge")
             let upstreams = try await agent.levee("upstreams", "payments", "--json").standardOutput
             return upstreams.contains("\"breaker\" : \"open\"")
@@ -52,7 +52,9 @@ struct TopCommandTests {
         #expect(opened, "the breaker did not open")
 
         // The screen follows: payments' newest row says open.
-        let shown = await pollUntil { Self.lastRow("payments", in: top.output)?.contains(" open") == true }
+        let shown = try await eventually(within: .seconds(15)) {
+            Self.lastRow("payments", in: top.output)?.contains(" open") == true
+        }
         #expect(shown, "top did not show payments open: \(Self.lastRow("payments", in: top.output) ?? "no row")")
 
         try top.type("q")

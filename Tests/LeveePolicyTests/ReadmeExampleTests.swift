@@ -29,3 +29,49 @@ import Testing
         #expect(rejection?.retryAfter.map { $0 > .zero } == true)
     }
 }
+
+/// The README's `GuardedCall` shell, run on a manual clock with a 503 then a 200.
+@Suite struct ReadmeGuardedCallExampleTests {
+    @Test func theShellLoopRetriesAndFinishes() async throws {
+        var clock = ManualClock()
+        var rng = SeededRandom(seed: 1)
+        var answers: [AttemptReport] = [.answered(.http(503), pushback: nil), .answered(.http(200), pushback: nil)]
+        func send(_ attempt: GuardedCall.Attempt) async -> AttemptReport {
+            clock.advance(by: .milliseconds(2))
+            return answers.removeFirst()
+        }
+        func sleep(until instant: Instant) async { clock.advance(to: instant) }
+
+        let policy = GuardedCall.Policy(timeouts: .defaults, retry: RetryPolicy(), fallbackOn: [.timeout])
+        var upstream = try UpstreamPolicyState(
+            breaker: .defaults,
+            bulkhead: .defaults,
+            retry: policy.retry,
+            outlierDetection: .defaults,
+            loadBalancing: .defaults,
+            endpointCount: 2
+        )
+        var call = GuardedCall(policy: policy, request: .init(isIdempotent: true), now: clock.now)
+        var step = try call.start(now: clock.now, upstream: &upstream, using: &rng)
+        var finished: GuardedCall.Finish?
+        loop: while true {
+            switch step.action {
+            case .attempt(let attempt):
+                let report = await send(attempt)
+                step = try call.attemptFinished(report, now: clock.now, upstream: &upstream, using: &rng)
+            case .wait(let until):
+                await sleep(until: until)
+                step = try call.waitElapsed(now: clock.now, upstream: &upstream, using: &rng)
+            case .waitForSlot:
+                step = try call.slotDenied(now: clock.now, upstream: &upstream)
+            case .finish(let finish):
+                finished = finish
+                break loop
+            }
+        }
+        #expect(finished?.outcome == .ok)
+        #expect(finished?.attempts == 2)
+        #expect(finished?.fallback == false)
+        #expect(upstream.bulkhead.inFlight == 0)
+    }
+}

@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2
 import LeveeAPI
 import LeveeAgent
 import LeveeConfiguration
+import LeveeTestKit
 import Logging
 import Testing
 
@@ -148,19 +149,14 @@ struct AgentHarness: Sendable {
     }
 }
 
-/// Polls `condition` every 10 ms until it holds or `timeout` passes; fails the test on timeout.
+/// LeveeTestKit's `eventually` that fails the test, naming `what` it waited for, on timeout.
 func eventually(
     _ what: String,
     timeout: Duration = .seconds(10),
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async throws {
-    let clock = ContinuousClock()
-    let end = clock.now + timeout
-    while clock.now < end {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
+    if try await LeveeTestKit.eventually(within: timeout, condition) { return }
     Issue.record("timed out after \(timeout) waiting until \(what)", sourceLocation: sourceLocation)
     throw AgentHarness.Failure(description: "timed out waiting until \(what)")
 }

@@ -13,9 +13,7 @@ final class AgentProcess: Sendable {
     let configPath: String
     let socket: String
     let adminSocket: String
-    private let process: Process
-    private let errorPath: String
-    private let exitStatus = Mutex<Int32?>(nil)
+    private let child: RunningChild
 
     /// A short folder (a socket path must stay under 108 bytes) holding `levee.yaml`, with the
     /// sockets under `run/` (which the agent creates).
@@ -41,15 +39,13 @@ final class AgentProcess: Sendable {
         configPath: String,
         socket: String,
         adminSocket: String,
-        process: Process,
-        errorPath: String
+        child: RunningChild
     ) {
         self.directory = directory
         self.configPath = configPath
         self.socket = socket
         self.adminSocket = adminSocket
-        self.process = process
-        self.errorPath = errorPath
+        self.child = child
     }
 
     /// Starts `levee agent --config FILE` and waits (bounded poll) until both sockets answer.
@@ -77,58 +73,40 @@ final class AgentProcess: Sendable {
         arguments: [String] = [],
         readyTimeout: Duration = .seconds(20)
     ) async throws -> AgentProcess {
-        let errorPath = "\(directory)/agent.err"
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        let error = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        defer { try? error.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try CommandRunner.leveeExecutable())
-        process.arguments = ["agent", "--config", config, "--log-level", "notice"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
+        let child = try RunningChild.start(
+            try CommandRunner.leveeExecutable(),
+            ["agent", "--config", config, "--log-level", "notice"] + arguments,
+            stem: "agent"
+        )
         let agent = AgentProcess(
             directory: directory,
             configPath: config,
             socket: socket,
             adminSocket: admin,
-            process: process,
-            errorPath: errorPath
+            child: child
         )
-        process.terminationHandler = { [agent] finished in
-            agent.exitStatus.withLock { $0 = finished.terminationStatus }
+        let ready = try await eventually(within: readyTimeout, every: .milliseconds(20)) {
+            (isAnswering(socket) && isAnswering(admin)) || child.exit != nil
         }
-        try process.run()
-        let clock = ContinuousClock()
-        let deadline = clock.now + readyTimeout
-        while clock.now < deadline {
-            if isAnswering(socket) && isAnswering(admin) { return agent }
-            if agent.exit != nil { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        if ready && child.exit == nil { return agent }
         throw ChildProcess.Failure(
             description: "levee agent did not start within \(readyTimeout): \(agent.standardError)"
         )
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        child.signal(SIGKILL)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// Sends `signal` to the agent.
     func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        child.signal(signal)
     }
 
-    /// The exit status, once it has exited.
-    var exit: Int32? { exitStatus.withLock { $0 } }
+    var exit: Int32? { child.exit }
 
-    /// What the agent logged.
-    var standardError: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+    var standardError: String { child.standardError }
 
-    /// `host:port` of the agent's HTTP listener, read from its "listening" log line (text or JSON);
-    /// polls until that line is written, at most `timeout`.
     func httpAddress(within timeout: Duration = .seconds(10)) async throws -> String {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
@@ -147,15 +125,9 @@ final class AgentProcess: Sendable {
 
     /// Polls until the agent has exited, at most `timeout`; its status, or nil when still running.
     func waitForExit(within timeout: Duration) async -> Int32? {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while exit == nil && clock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return exit
+        await child.waitForExit(within: timeout)
     }
 
-    /// Runs `levee ARGUMENTS --socket … --admin-socket …` against this agent.
     func levee(_ arguments: String...) async throws -> ChildProcess.Result {
         try await ChildProcess.run(
             CommandRunner.leveeExecutable(),

@@ -20,34 +20,14 @@ final class LeveeMemberProcess: Sendable {
     let name: String
     /// `127.0.0.1:PORT` from the "ready" line.
     let address: String
-    private let process: Process
-    private let outputPath: String
-    private let errorPath: String
-    private let exitStatus: ExitStatus
+    private let child: RunningChild
 
-    /// The exit status, set by `terminationHandler`.
-    private final class ExitStatus: Sendable {
-        let value = Mutex<Int32?>(nil)
-    }
-
-    private init(
-        name: String,
-        address: String,
-        process: Process,
-        outputPath: String,
-        errorPath: String,
-        exitStatus: ExitStatus
-    ) {
+    private init(name: String, address: String, child: RunningChild) {
         self.name = name
         self.address = address
-        self.process = process
-        self.outputPath = outputPath
-        self.errorPath = errorPath
-        self.exitStatus = exitStatus
+        self.child = child
     }
 
-    /// Starts `levee gossip-member --name NAME --bind 127.0.0.1:0 --profile lan` with `arguments`
-    /// after, and waits (bounded poll) for its "ready" line.
     static func start(
         name: String,
         join: [String] = [],
@@ -60,102 +40,44 @@ final class LeveeMemberProcess: Sendable {
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) { arguments += ["--tag", "\(key)=\(value)"] }
         arguments += extra
 
-        let stem = NSTemporaryDirectory() + "levee-member-\(name)-\(UUID().uuidString)"
-        let outputPath = stem + ".out"
-        let errorPath = stem + ".err"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        let error = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        defer {
-            try? output.close()
-            try? error.close()
+        let child = try RunningChild.start(try CommandRunner.leveeExecutable(), arguments, stem: "member-\(name)")
+        var address: String?
+        _ = try await eventually(within: readyTimeout, every: .milliseconds(20)) {
+            address = Self.parse(child.standardOutput).first(where: { $0["event"] == "ready" })?["address"]
+            return address != nil || child.exit != nil
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try CommandRunner.leveeExecutable())
-        process.arguments = arguments
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-
-        let exitStatus = ExitStatus()
-        process.terminationHandler = { finished in
-            exitStatus.value.withLock { $0 = finished.terminationStatus }
-        }
-        try process.run()
-
-        let clock = ContinuousClock()
-        let deadline = clock.now + readyTimeout
-        while clock.now < deadline {
-            let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-            if let ready = Self.parse(text).first(where: { $0["event"] == "ready" }), let address = ready["address"] {
-                let member = LeveeMemberProcess(
-                    name: name,
-                    address: address,
-                    process: process,
-                    outputPath: outputPath,
-                    errorPath: errorPath,
-                    exitStatus: exitStatus
-                )
-                return member
-            }
-            if exitStatus.value.withLock({ $0 }) != nil { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        kill(process.processIdentifier, SIGKILL)
-        let standardError = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        if let address { return LeveeMemberProcess(name: name, address: address, child: child) }
+        await child.kill()
+        let standardError = child.standardError
         throw ChildProcess.Failure(
             description:
                 "levee \(arguments.joined(separator: " ")) printed no ready line within \(readyTimeout); stderr: \(standardError)"
         )
     }
 
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGCONT)
-            kill(process.processIdentifier, SIGKILL)
-        }
-        try? FileManager.default.removeItem(atPath: outputPath)
-        try? FileManager.default.removeItem(atPath: errorPath)
-    }
+    var pid: Int32 { child.pid }
 
-    /// The process id, for signals.
-    var pid: Int32 { process.processIdentifier }
-
-    /// Sends `signal` to the process.
     func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        child.signal(signal)
     }
 
-    /// The exit status (or the signal that ended it), once it has exited.
-    var exit: Int32? { exitStatus.value.withLock { $0 } }
+    var exit: Int32? { child.exit }
 
-    /// Polls until the process has exited, at most `timeout`; its status, or nil when still running.
     func waitForExit(within timeout: Duration) async -> Int32? {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while exit == nil && clock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return exit
+        await child.waitForExit(within: timeout)
     }
 
-    /// Kills the process (continuing it first, should it be stopped) and waits for the exit.
     func stop() async {
-        guard exit == nil else { return }
-        kill(process.processIdentifier, SIGCONT)
-        kill(process.processIdentifier, SIGKILL)
-        _ = await waitForExit(within: .seconds(5))
+        await child.kill()
     }
 
-    /// Every complete event line printed so far.
     var events: [Event] {
-        Self.parse((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+        Self.parse(child.standardOutput)
     }
 
     /// What it wrote to standard error so far.
     var standardError: String {
-        (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        child.standardError
     }
 
     /// Events of `kind` about `member`.
@@ -185,7 +107,7 @@ final class LeveeMemberProcess: Sendable {
 
     /// Everything it printed, for failure messages.
     func transcript() -> String {
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let output = child.standardOutput
         return "stdout:\n\(output)stderr:\n\(standardError)"
     }
 

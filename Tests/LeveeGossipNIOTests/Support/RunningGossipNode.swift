@@ -1,5 +1,6 @@
 import LeveeGossip
 import LeveeGossipNIO
+import LeveeTestKit
 import NIOCore
 import Synchronization
 import Testing

@@ -26,17 +26,6 @@ final class PacketLog: Sendable {
     }
 }
 
-/// Polls `condition` until it holds, at most `timeout`; returns whether it did.
-func eventually(within timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    repeat {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    } while clock.now < deadline
-    return condition()
-}
-
 /// Runs a transport for the duration of `body`: `run()` in a child task, every received datagram
 /// logged and passed to `onPacket`, shut down and awaited afterwards.
 func withRunningTransport<Result>(
