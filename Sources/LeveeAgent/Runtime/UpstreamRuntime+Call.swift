@@ -102,13 +102,7 @@ extension UpstreamRuntime {
                     ledger.bookkeep(step, now: now, in: &state)
                 }
             case .waitForSlot(let ticket, let until):
-                let granted = await waitForSlot(ticket, until: until)
-                let now = clock.now()
-                (step, settled) = advance(&call) { call, state throws(GuardedCallError) in
-                    granted
-                        ? try call.slotGranted(now: now, upstream: &state.policy, using: &state.rng)
-                        : try call.slotDenied(now: now, upstream: &state.policy)
-                } then: { step, _, state in
+                (step, settled) = await queue(&call, for: ticket, until: until) { step, _, now, state in
                     ledger.bookkeep(step, now: now, in: &state)
                 }
             }

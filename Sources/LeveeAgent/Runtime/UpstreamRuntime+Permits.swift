@@ -34,13 +34,7 @@ extension UpstreamRuntime {
                 if request.retry > 0 { metrics.recordRetry(allowed: true) }
                 return .granted(grant)
             case .waitForSlot(let ticket, let until):
-                let granted = await waitForSlot(ticket, until: until)
-                let now = clock.now()
-                (step, grant) = advance(&call) { call, state throws(GuardedCallError) in
-                    granted
-                        ? try call.slotGranted(now: now, upstream: &state.policy, using: &state.rng)
-                        : try call.slotDenied(now: now, upstream: &state.policy)
-                } then: { step, call, state in
+                (step, grant) = await queue(&call, for: ticket, until: until) { step, call, now, state in
                     lease(step, call: call, length: leaseLength, now: now, in: &state)
                 }
             case .wait:

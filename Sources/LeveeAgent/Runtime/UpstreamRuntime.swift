@@ -214,6 +214,25 @@ public final class UpstreamRuntime: Sendable {
         }
     }
 
+    /// Waits in the bulkhead queue for `ticket`, then tells `call` whether it got its slot; `body` is
+    /// the shell's bookkeeping in the same acquisition of the lock, as with `advance`.
+    func queue<Extra>(
+        _ call: inout GuardedCall,
+        for ticket: Bulkhead.Ticket,
+        until queueDeadline: Instant,
+        then body: (GuardedCall.Step, GuardedCall, Instant, inout State) -> Extra
+    ) async -> (GuardedCall.Step, Extra) {
+        let granted = await waitForSlot(ticket, until: queueDeadline)
+        let now = clock.now()
+        return advance(&call) { call, state throws(GuardedCallError) in
+            granted
+                ? try call.slotGranted(now: now, upstream: &state.policy, using: &state.rng)
+                : try call.slotDenied(now: now, upstream: &state.policy)
+        } then: { step, call, state in
+            body(step, call, now, &state)
+        }
+    }
+
     /// Tells every queued call whose queue deadline has passed that it got no slot.
     func expireQueued() {
         let now = clock.now()
