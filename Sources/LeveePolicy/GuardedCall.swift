@@ -146,10 +146,4 @@ public struct GuardedCall: Sendable {
         self.backoff = policy.retry.makeBackoff()
         self.state = .idle
     }
-
-    /// Whether the call has finished.
-    public var isFinished: Bool {
-        if case .finished = state { return true }
-        return false
-    }
 }

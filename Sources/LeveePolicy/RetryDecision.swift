@@ -33,11 +33,3 @@ public enum RetryStopReason: Hashable, Sendable, CaseIterable {
     /// The retry budget is spent (Finagle `RetryBudget`).
     case budgetExhausted
 }
-
-/// Whether one more attempt fits, and after how long (`RetryPolicy.scheduleRetry`).
-public enum RetrySchedule: Hashable, Sendable {
-    /// Wait this long, then make the attempt.
-    case wait(Duration)
-    /// No attempt fits, for this reason.
-    case refused(RetryStopReason)
-}

@@ -54,11 +54,6 @@ public final class TestClock: InstantClock {
         try Task.checkCancellation()
     }
 
-    /// Tasks asleep on this clock now.
-    public var sleeperCount: Int {
-        state.withLock { $0.sleepers.count }
-    }
-
     /// Returns once at least `count` tasks are asleep on this clock: the test's way to know that the
     /// code under test has got as far as its next wait, without polling.
     public func waitForSleepers(_ count: Int) async {
