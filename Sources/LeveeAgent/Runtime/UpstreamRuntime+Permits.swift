@@ -105,30 +105,18 @@ extension UpstreamRuntime {
     /// - Parameter duration: how long the attempt took, as the app measured it; nil: since the grant.
     public func release(permit id: String, result: PermitResult, duration: Duration?) -> CircuitBreaker.State? {
         let now = clock.now()
-        let released = state.withLock {
-            state -> (GuardedCall.Step, EndpointAddress?, CircuitBreaker.State, CheckedContinuation<Bool, Never>?)? in
-            guard var lease = state.leases.removeValue(forKey: id) else { return nil }
-            let step: GuardedCall.Step
-            do {
-                step = try lease.call.attemptFinished(
-                    .judged(result.outcome),
-                    duration: duration,
-                    now: now,
-                    upstream: &state.policy,
-                    using: &state.rng
-                )
-            } catch {
-                preconditionFailure("\(configuration.name): \(error)")
+        let released = state.withLock { state -> (UpstreamRuntime.State.EndedLease, CircuitBreaker.State)? in
+            guard let ended = state.endLease(id, .judged(result.outcome), duration: duration, now: now) else {
+                return nil
             }
             state.counters.attempts += 1
-            if case .finish(let finish) = step.action { state.counters.count(finish.outcome) }
-            let address = lease.call.lastEndpoint.flatMap {
-                state.endpoints.indices.contains($0) ? state.endpoints[$0] : nil
-            }
-            return (step, address, state.policy.breaker.state, state.wake(after: step))
+            if case .finish(let finish) = ended.step.action { state.counters.count(finish.outcome) }
+            return (ended, state.policy.breaker.state)
         }
-        guard let (step, address, breaker, woken) = released else { return nil }
-        woken?.resume(returning: true)
+        guard let (ended, breaker) = released else { return nil }
+        ended.woken?.resume(returning: true)
+        let step = ended.step
+        let address = ended.endpoint
         var effects = step.effects
         // The attempt's duration goes to the histogram only when the app measured it.
         effects.attemptRecorded = nil

@@ -125,10 +125,3 @@ extension UpstreamRuntime {
         state.withLock { $0.callsInProgress + $0.leases.count }
     }
 }
-
-extension UpstreamRuntime {
-    /// How many times this runtime's lock has been taken since it was made.
-    public var lockAcquisitions: UInt64 {
-        state.acquisitions
-    }
-}

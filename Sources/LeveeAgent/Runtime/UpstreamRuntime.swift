@@ -52,6 +52,41 @@ public final class UpstreamRuntime: Sendable {
         var peersReportingOpen: [String] = []
         var peerQuorum = Int.max
 
+        /// A permit's call after its attempt was reported: its last step, its endpoint, and the queued
+        /// call its freed slot went to (to resume outside the lock).
+        struct EndedLease {
+            var step: GuardedCall.Step
+            var endpoint: EndpointAddress?
+            var woken: CheckedContinuation<Bool, Never>?
+        }
+
+        /// Ends the permit `id` with its attempt's `report` (the app's `Release`, or a timeout when the
+        /// lease ran out): the call records the attempt and finishes, freeing its slot. Nil for a permit
+        /// that is not (or no longer) in the table.
+        mutating func endLease(
+            _ id: String,
+            _ report: AttemptReport,
+            duration: Duration?,
+            now: Instant
+        ) -> EndedLease? {
+            guard var lease = leases.removeValue(forKey: id) else { return nil }
+            let step: GuardedCall.Step
+            do {
+                step = try lease.call.attemptFinished(
+                    report,
+                    duration: duration,
+                    now: now,
+                    upstream: &policy,
+                    using: &rng
+                )
+            } catch {
+                preconditionFailure("\(error)")
+            }
+            // The endpoint list may have been replaced (discovery) since the permit was granted.
+            let endpoint = lease.call.lastEndpoint.flatMap { endpoints.indices.contains($0) ? endpoints[$0] : nil }
+            return EndedLease(step: step, endpoint: endpoint, woken: wake(after: step))
+        }
+
         /// The queued call that `step` handed its slot to, to resume outside the lock.
         mutating func wake(after step: GuardedCall.Step) -> CheckedContinuation<Bool, Never>? {
             step.effects.slotHandedTo.flatMap { resolve($0.id, granted: true) }
@@ -140,6 +175,11 @@ public final class UpstreamRuntime: Sendable {
     }
 
     public var name: String { configuration.name }
+
+    /// How many times this runtime's lock has been taken since it was made.
+    public var lockAcquisitions: UInt64 {
+        state.acquisitions
+    }
 
     // MARK: Driving a call
 
@@ -294,25 +334,15 @@ public final class UpstreamRuntime: Sendable {
         var restored: [(OutlierEvent, EndpointAddress)] = []
         state.withLock { state in
             for (id, lease) in state.leases where lease.expiresAt <= now {
-                state.leases[id] = nil
-                var call = lease.call
-                let step: GuardedCall.Step
-                do {
-                    step = try call.attemptFinished(
-                        .judged(.failure(.timeout)),
-                        now: now,
-                        upstream: &state.policy,
-                        using: &state.rng
-                    )
-                } catch {
-                    preconditionFailure("\(configuration.name): \(error)")
+                guard let ended = state.endLease(id, .judged(.failure(.timeout)), duration: nil, now: now) else {
+                    continue
                 }
                 state.counters.count(.timeout)
-                if let continuation = state.wake(after: step) { woken.append(continuation) }
-                var effects = step.effects
+                if let continuation = ended.woken { woken.append(continuation) }
+                var effects = ended.step.effects
                 // An expired lease is counted as a timeout, not as an attempt the app reported.
                 effects.attemptRecorded = nil
-                expired.append((effects, call.lastEndpoint.map { state.endpoints[$0] }))
+                expired.append((effects, ended.endpoint))
             }
             while let event = state.policy.outliers.restoreDue(now: now) {
                 restored.append((event, state.endpoints[event.endpoint]))
@@ -333,7 +363,7 @@ public final class UpstreamRuntime: Sendable {
     /// budget go on; the outlier detector, health checks and balancer start afresh for the new list.
     /// Returns whether anything changed.
     @discardableResult
-    func replaceEndpoints(_ endpoints: [EndpointAddress]) -> Bool {
+    public func replaceEndpoints(_ endpoints: [EndpointAddress]) -> Bool {
         let policy = configuration.policy
         let now = clock.now()
         let changed = state.withLock { state -> Bool in

@@ -1,4 +1,5 @@
 import LeveeAgent
+import LeveeConfiguration
 import LeveePolicy
 import LeveeTestKit
 import Testing
@@ -58,6 +59,29 @@ import Testing
         #expect(info.inFlight == 0)
         #expect(info.counters.timeout == 1)
         #expect(harness.runtime.release(permit: permit.id, result: .success, duration: nil) == nil)
+    }
+
+    @Test("A lease that runs out after discovery shrank the endpoint list is still recorded and freed")
+    func leaseExpiresAfterTheEndpointsChanged() async throws {
+        let harness = try RuntimeHarness("load_balancing: { policy: round_robin }")
+        var permits: [PermitGrant] = []
+        for _ in 0..<2 {
+            guard case .granted(let permit) = await harness.runtime.acquire(PermitRequest(lease: .milliseconds(100)))
+            else {
+                Issue.record("no permit")
+                return
+            }
+            permits.append(permit)
+        }
+        #expect(Set(permits.compactMap(\.endpoint)).count == 2)
+        // One endpoint left: the second permit's endpoint index no longer exists.
+        #expect(harness.runtime.replaceEndpoints([EndpointAddress(host: "10.0.0.9", port: 80)]))
+        harness.clock.advance(by: .milliseconds(100))
+        harness.runtime.housekeeping()
+        let info = harness.runtime.info()
+        #expect(info.leases == 0)
+        #expect(info.inFlight == 0)
+        #expect(info.counters.timeout == 2)
     }
 
     @Test("A retry permit carries its backoff, within max_attempts, the deadline and the budget")
