@@ -35,21 +35,35 @@ public struct HTTPUpstreamResponse: Sendable {
 }
 
 /// Headers that belong to one connection, not to the message (RFC 9110 §7.6.1), and what a proxy
-/// drops before it forwards a message: these, and every header the `connection` header names.
+/// drops before it forwards a message: these, every header the `connection` header names, and
+/// `content-length` (the sender sets its own).
 enum HopByHopHeaders {
     static let names: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-        "proxy-authenticate", "proxy-authorization",
+        "proxy-authenticate", "proxy-authorization", "content-length",
     ]
 
-    /// Removes the hop-by-hop headers of `headers`, and `content-length` (the sender sets its own).
-    static func strip(_ headers: inout HTTPHeaders) {
-        var named: [String] = []
-        for value in headers[canonicalForm: "connection"] {
-            named.append(value.lowercased())
+    /// Whether `name` is one of ``names``, in any case. Only names of those lengths are lowered.
+    static func isDropped(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2, 7, 10, 14, 16, 17, 18, 19: names.contains(name.lowercased())
+        default: false
         }
-        headers.remove(name: "content-length")
-        for name in names { headers.remove(name: name) }
-        for name in named where !name.isEmpty { headers.remove(name: name) }
+    }
+
+    /// Removes what ``isDropped`` names and every header the `connection` header names. One pass
+    /// over the headers when there is nothing to remove.
+    static func strip(_ headers: inout HTTPHeaders) {
+        guard headers.contains(where: { isDropped($0.name) }) else { return }
+        var named: Set<String> = []
+        for value in headers[canonicalForm: "connection"] {
+            named.insert(value.lowercased())
+        }
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count)
+        for (name, value) in headers where !isDropped(name) && (named.isEmpty || !named.contains(name.lowercased())) {
+            kept.add(name: name, value: value)
+        }
+        headers = kept
     }
 }

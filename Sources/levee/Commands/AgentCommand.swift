@@ -32,6 +32,12 @@ struct AgentCommand: AsyncParsableCommand {
     )
     var http: String?
 
+    @Option(
+        name: .customLong("proxy"),
+        help: "Override listen.proxy: HOST:PORT of the plain HTTP proxy listener, or off."
+    )
+    var proxy: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -41,6 +47,16 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("drain-timeout"), help: "Seconds to let calls in flight finish at shutdown.")
     var drainTimeout: Double = 10
 
+    /// A `HOST:PORT|off` flag's value: nil when not given, `.some(nil)` for off.
+    private static func addressOverride(_ value: String?, flag: String, example: String) throws -> String?? {
+        guard let value else { return nil }
+        if value == "off" { return .some(nil) }
+        guard EndpointAddress.parse(Substring(value), portRange: 0...65535) != nil else {
+            throw ValidationError("\(flag): expected HOST:PORT (such as \(example)), or off")
+        }
+        return .some(value)
+    }
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level: expected trace, debug, info, notice, warning, error or critical")
@@ -48,15 +64,8 @@ struct AgentCommand: AsyncParsableCommand {
         guard logFormat == "text" || logFormat == "json" else {
             throw ValidationError("--log-format: expected text or json")
         }
-        let httpOverride: String??
-        if let http {
-            guard http == "off" || EndpointAddress.parse(Substring(http), portRange: 0...65535) != nil else {
-                throw ValidationError("--http: expected HOST:PORT (such as 127.0.0.1:9901), or off")
-            }
-            httpOverride = .some(http == "off" ? nil : http)
-        } else {
-            httpOverride = nil
-        }
+        let httpOverride = try Self.addressOverride(http, flag: "--http", example: ListenConfiguration.defaultHTTP)
+        let proxyOverride = try Self.addressOverride(proxy, flag: "--proxy", example: ListenConfiguration.defaultProxy)
         let environment = ProcessInfo.processInfo.environment
         let uid = getuid()
         // The command line wins over the file, at start and at every reload alike: a reload must not
@@ -67,6 +76,7 @@ struct AgentCommand: AsyncParsableCommand {
             if let socket { configuration.listen.socket = socket }
             if let adminSocket { configuration.listen.adminSocket = adminSocket }
             if let httpOverride { configuration.listen.http = httpOverride }
+            if let proxyOverride { configuration.listen.proxy = proxyOverride }
             return configuration
         }
         let load: @Sendable (String) throws -> AgentConfiguration = { path in
