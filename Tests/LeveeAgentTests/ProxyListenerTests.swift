@@ -294,6 +294,30 @@ struct ProxyListenerTests {
         }
     }
 
+    @Test("With dynamic upstreams, Host: host:port calls that address; a configured name wins over its port")
+    func dynamicHost() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .respond(status: 200, body: "dynamic")
+        try await AgentHarness.withAgent(
+            yaml: """
+                dynamic_upstreams: true
+                upstreams:
+                  named: { endpoints: ["\(server.address)"] }
+                """,
+            proxy: "127.0.0.1:0"
+        ) { agent in
+            let dynamic = try await Self.send(agent, host: server.address, "/")
+            #expect(dynamic.status == 200)
+            #expect(dynamic.bodyString == "dynamic")
+            #expect(dynamic.header("x-levee-endpoint") == server.address)
+            let named = try await Self.send(agent, host: "named:1", "/")
+            #expect(named.status == 200)
+            #expect(named.header("x-levee-endpoint") == server.address)
+            #expect(try await agent.upstream(server.address).name == server.address)
+        }
+        try await server.stop()
+    }
+
     @Test("A refused connect fails its attempt at once, and the answer says so cleanly (proxy and Guard.Call)")
     func refusedConnectFailsFast() async throws {
         let closed = try await TestHTTPServer.start()
