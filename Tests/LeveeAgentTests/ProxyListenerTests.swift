@@ -208,6 +208,38 @@ struct ProxyListenerTests {
         try await server.stop()
     }
 
+    @Test("A call queued for a bulkhead slot gets it when the slot frees, and is answered")
+    func queuedForSlot() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .respond(status: 200, body: "quick")
+        server.setBehaviour(.stall(.milliseconds(300), then: .respond(status: 200, body: "slow")), forPath: "/slow")
+        try await AgentHarness.withAgent(
+            yaml: """
+                upstreams:
+                  inventory:
+                    endpoints: ["\(server.address)"]
+                    retry: { max_attempts: 1 }
+                    bulkhead: { max_concurrent: 1, max_queue: 4, queue_timeout: 5s }
+                """,
+            proxy: "127.0.0.1:0"
+        ) { agent in
+            try await withThrowingTaskGroup(of: TestHTTPResponse.self) { group in
+                group.addTask { try await Self.send(agent, host: "inventory", "/slow") }
+                try await eventually("the only slot is taken") {
+                    try await agent.upstream("inventory").inFlight == 1
+                }
+                let queued = try await Self.send(agent, host: "inventory", "/quick")
+                #expect(queued.status == 200)
+                #expect(queued.bodyString == "quick")
+                #expect(queued.header("x-levee-outcome") == "ok")
+                let slow = try #require(try await group.next())
+                #expect(slow.bodyString == "slow")
+            }
+            #expect(try await agent.upstream("inventory").inFlight == 0)
+        }
+        try await server.stop()
+    }
+
     @Test("x-levee-timeout-ms sets the deadline: 504 near it, and the upstream is told the time left")
     func deadline() async throws {
         let server = try await TestHTTPServer.start()

@@ -133,4 +133,29 @@ struct AgentObservabilityCommandTests {
         #expect(bad.status != 0)
         #expect(bad.standardError.contains("--proxy: expected HOST:PORT (such as 127.0.0.1:9902), or off"))
     }
+
+    @Test("SIGTERM: a proxied call in flight is answered before the agent exits")
+    func proxyDrains() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .stall(.milliseconds(1500), then: .respond(status: 200, body: "finished"))
+        let agent = try await AgentProcess.start(
+            yaml: """
+                upstreams:
+                  slow: { endpoints: ["\(server.address)"], timeouts: { connect: 1s, attempt: 10s, total: 10s } }
+                """,
+            arguments: ["--proxy", "127.0.0.1:0"]
+        )
+        let address = try await agent.loggedAddress("proxy")
+        let port = try #require(Int(address.split(separator: ":").last ?? ""))
+        try await withThrowingTaskGroup(of: TestHTTPResponse.self) { group in
+            group.addTask { try await TestHTTPConnection.send(port: port, headers: [("host", "slow")]) }
+            #expect(try await eventually(within: .seconds(10)) { server.requestCount == 1 })
+            agent.signal(SIGTERM)
+            let answer = try #require(try await group.next())
+            #expect(answer.status == 200)
+            #expect(answer.bodyString == "finished")
+        }
+        #expect(await agent.waitForExit(within: .seconds(10)) == 0)
+        try await server.stop()
+    }
 }

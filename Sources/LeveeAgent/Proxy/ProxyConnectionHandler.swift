@@ -121,15 +121,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .refused(let answer):
             respond(answer, to: head)
         case .call(let call):
-            let service = service
             let handler = NIOLoopBound(self, eventLoop: runner.loop)
-            let submitted = runner.submit {
-                let answer = await service.answer(call)
+            service.answer(call, runner: runner) { answer in
                 handler.value.respond(answer, to: head)
-            }
-            if !submitted {
-                closing = true
-                respond(.refusal(.serviceUnavailable, "the agent is shutting down"), to: head)
             }
         }
     }
