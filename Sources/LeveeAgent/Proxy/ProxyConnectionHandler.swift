@@ -132,7 +132,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func respond(_ answer: ProxyAnswer, to head: HTTPRequestHead) {
         inFlight = false
         guard let context else { return }
-        let keepAlive = head.isKeepAlive && !closing
+        // A connection that is closing still answers what was read before the reason to close.
+        let keepAlive = head.isKeepAlive && !(closing && pending.isEmpty)
         var headers = answer.headers
         let bodyless = head.method == .HEAD || answer.status == .noContent || answer.status == .notModified
         if !bodyless || !headers.contains(name: "content-length") {
