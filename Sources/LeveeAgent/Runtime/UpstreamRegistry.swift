@@ -302,13 +302,22 @@ public final class UpstreamRegistry: Sendable {
         return rules.evaluate { name in runtimes[name]?.isDown ?? false }
     }
 
+    /// How often retired runtimes are asked whether they are idle, while there are any.
+    static let retiredPollInterval = Duration.milliseconds(100)
+
     /// Periodic work for every runtime; logs a change of the service level; shuts down the executors
-    /// of retired runtimes once idle.
-    public func housekeeping() async {
-        let (live, retired) = contents.withLock { contents in
-            (Array(contents.runtimes.values), Self.takeIdle(from: &contents.retired, isIdle: \.isIdle))
+    /// of retired runtimes once idle. Returns when it is next due for time's sake (a lease expiry,
+    /// the end of an ejection, a retired runtime still busy); nil when only a change can make work.
+    @discardableResult
+    public func housekeeping() async -> Instant? {
+        let (live, retired, stillRetired) = contents.withLock { contents in
+            let idle = Self.takeIdle(from: &contents.retired, isIdle: \.isIdle)
+            return (Array(contents.runtimes.values), idle, !contents.retired.isEmpty)
         }
-        for runtime in live { runtime.housekeeping() }
+        var nextDue: Instant? = stillRetired ? clock.now() + Self.retiredPollInterval : nil
+        for runtime in live {
+            if let due = runtime.housekeeping(), nextDue.map({ due < $0 }) ?? true { nextDue = due }
+        }
         let level = serviceLevel()
         let previous = contents.withLock { contents in
             defer { contents.level = level }
@@ -326,6 +335,7 @@ public final class UpstreamRegistry: Sendable {
             logger.info("upstream \(runtime.name) drained after a reload: closing its connections")
             await runtime.executor.shutdown()
         }
+        return nextDue
     }
 
     /// Removes from `retired` and returns those that are idle, asking each once: a runtime that turns

@@ -326,13 +326,15 @@ public final class UpstreamRuntime: Sendable {
     }
 
     /// Periodic work: expired leases are recorded as timeouts and their slots freed; endpoints due are
-    /// restored.
-    public func housekeeping() {
+    /// restored. Returns when it is next due: the earliest lease expiry or end of an ejection (nil for
+    /// none).
+    @discardableResult
+    public func housekeeping() -> Instant? {
         let now = clock.now()
         var expired: [(GuardedCall.Effects, EndpointAddress?)] = []
         var woken: [CheckedContinuation<Bool, Never>] = []
         var restored: [(OutlierEvent, EndpointAddress)] = []
-        state.withLock { state in
+        let nextDue: Instant? = state.withLock { state in
             for (id, lease) in state.leases where lease.expiresAt <= now {
                 guard let ended = state.endLease(id, .judged(.failure(.timeout)), duration: nil, now: now) else {
                     continue
@@ -347,6 +349,8 @@ public final class UpstreamRuntime: Sendable {
             while let event = state.policy.outliers.restoreDue(now: now) {
                 restored.append((event, state.endpoints[event.endpoint]))
             }
+            let leaseExpiry = state.leases.values.lazy.map(\.expiresAt).min()
+            return [leaseExpiry, state.policy.outliers.nextRestoreTime].compactMap { $0 }.min()
         }
         for continuation in woken { continuation.resume(returning: true) }
         for (effects, endpoint) in expired {
@@ -355,6 +359,7 @@ public final class UpstreamRuntime: Sendable {
         }
         for (event, endpoint) in restored { note(event, endpoint: endpoint) }
         if !restored.isEmpty { changes?.notify() }
+        return nextDue
     }
 
     // MARK: Discovery
