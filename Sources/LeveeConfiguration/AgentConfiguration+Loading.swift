@@ -60,7 +60,10 @@ extension AgentConfiguration {
         if let node = top["service"] {
             configuration.service = try node.name(expected: "a service name without whitespace")
         }
-        if let section = try top.section("listen", keys: ["socket", "admin_socket", "http"]) {
+        if let section = try top.section(
+                "listen",
+                keys: ["socket", "admin_socket", "http", "proxy", "proxy_socket", "max_request_body"]
+            ) {
             configuration.listen = try ListenConfiguration(decoding: section, over: configuration.listen)
         }
         try top.read("dynamic_upstreams", into: &configuration.dynamicUpstreams)
@@ -164,12 +167,44 @@ extension ListenConfiguration {
                 throw node.error(expected: "a path other than listen.socket's")
             }
         }
-        if let node = section["http"] { http = try Self.httpAddress(node) }
+        if let node = section["http"] { http = try Self.address(node, example: Self.defaultHTTP) }
+        if let node = section["proxy"] { proxy = try Self.address(node, example: Self.defaultProxy) }
+        if let node = section["proxy_socket"] {
+            proxySocket = node.isNull ? nil : try Self.path(node)
+            guard proxySocket != socket, proxySocket != adminSocket else {
+                throw node.error(expected: "a path other than listen.socket's and listen.admin_socket's")
+            }
+        }
+        if let node = section["max_request_body"] { maxRequestBody = try Self.size(node) }
     }
 
+    /// A size in bytes: a whole number, or one with a unit (`512KiB`, `1MiB`, `64KB`, `2MB`).
+    private static func size(_ node: ConfigurationNode) throws(ConfigurationFileError) -> Int {
+        let expected = "a size in bytes from 1 to 1GiB, such as 1048576, 512KiB or 1MiB"
+        let text = try node.string(expected: expected)
+        var digits = Substring(text)
+        var multiplier = 1
+        for (unit, factor) in sizeUnits where digits.hasSuffix(unit) {
+            digits = digits.dropLast(unit.count)
+            multiplier = factor
+            break
+        }
+        while digits.last == " " { digits = digits.dropLast() }
+        guard let count = Int(digits), count > 0, count <= (1 << 30) / multiplier else {
+            throw node.error(expected: expected)
+        }
+        return count * multiplier
+    }
+
+    /// Size units, the longer spellings first.
+    private static let sizeUnits: [(String, Int)] = [
+        ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000),
+        ("GB", 1_000_000_000), ("B", 1),
+    ]
+
     /// `host:port` (port 0 for an ephemeral one), or `off`.
-    private static func httpAddress(_ node: ConfigurationNode) throws(ConfigurationFileError) -> String? {
-        let expected = "host:port such as 127.0.0.1:9901, or off"
+    private static func address(_ node: ConfigurationNode, example: String) throws(ConfigurationFileError) -> String? {
+        let expected = "host:port such as \(example), or off"
         if node.isNull { return nil }
         let text = try node.string(expected: expected)
         if text == "off" { return nil }

@@ -1,6 +1,7 @@
 /// Where the agent listens (`listen`): two Unix-domain sockets, so that file permissions decide who
 /// may call upstreams (`socket`, mode 0660) and who may manage the agent (`admin_socket`, mode 0600),
-/// and an HTTP listener for Prometheus and health probes (`http`).
+/// an HTTP listener for Prometheus and health probes (`http`), and the plain HTTP/1.1 proxy listener
+/// for apps that call upstreams without a gRPC stub (`proxy` on TCP, `proxy_socket` on a Unix socket).
 public struct ListenConfiguration: Sendable, Hashable {
     /// The Guard API socket (`listen.socket`): an absolute path.
     public var socket: String
@@ -9,15 +10,35 @@ public struct ListenConfiguration: Sendable, Hashable {
     /// `host:port` of the HTTP listener for `/metrics`, `/healthz` and `/readyz` (`listen.http`), or
     /// nil when it is `off`. Port 0 takes an ephemeral port (tests).
     public var http: String?
+    /// `host:port` of the HTTP proxy listener (`listen.proxy`), or nil when it is `off`. Port 0 takes
+    /// an ephemeral port (tests).
+    public var proxy: String?
+    /// The proxy listener's Unix socket (`listen.proxy_socket`, mode 0660), if any: an absolute path.
+    public var proxySocket: String?
+    /// The largest request body the proxy listener takes (`listen.max_request_body`); a larger one is
+    /// answered 413.
+    public var maxRequestBody: Int = ListenConfiguration.defaultMaxRequestBody
 
     /// The HTTP listener of the built-in defaults: loopback only, so that metrics are not exposed
     /// beyond the host unless the operator says so.
     public static let defaultHTTP = "127.0.0.1:9901"
+    /// The proxy listener of the built-in defaults: loopback only, beside the metrics port.
+    public static let defaultProxy = "127.0.0.1:9902"
+    /// 1 MiB.
+    public static let defaultMaxRequestBody = 1 << 20
 
-    public init(socket: String, adminSocket: String, http: String? = ListenConfiguration.defaultHTTP) {
+    public init(
+        socket: String,
+        adminSocket: String,
+        http: String? = ListenConfiguration.defaultHTTP,
+        proxy: String? = ListenConfiguration.defaultProxy,
+        proxySocket: String? = nil
+    ) {
         self.socket = socket
         self.adminSocket = adminSocket
         self.http = http
+        self.proxy = proxy
+        self.proxySocket = proxySocket
     }
 
     /// The longest socket path, in bytes: `sun_path` is 108 bytes on Linux, one of them the NUL.

@@ -3,6 +3,8 @@ import LeveeAPI
 public import LeveeAgent
 public import LeveeConfiguration
 public import LeveePolicy
+import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// An `UpstreamExecutor` that answers, fails, stalls or resets on the script's word, on a `TestClock`:
@@ -94,9 +96,10 @@ public final class ScriptedExecutor: UpstreamExecutor {
     private func perform(_ step: Step, deadline: Instant) async -> AttemptResult {
         switch step {
         case .http(let status, let body, let pushback):
-            var response = Levee_V1_HttpResponse()
-            response.status = UInt32(status)
-            response.body = Data(body.utf8)
+            let response = HTTPUpstreamResponse(
+                status: HTTPResponseStatus(statusCode: status),
+                body: ByteBuffer(string: body)
+            )
             return .answered(.http(response), status: .http(status), pushback: pushback)
         case .grpc(let code, let body):
             var response = Levee_V1_GrpcResponse()

@@ -112,6 +112,7 @@ struct ReloadSignalTests {
         listen:
           socket: \(agent.socket)
           admin_socket: \(agent.adminSocket)
+          proxy: off
         \(yaml)
         """.write(toFile: agent.configPath, atomically: true, encoding: .utf8)
     }

@@ -2,9 +2,9 @@ public import LeveeAPI
 public import LeveeConfiguration
 public import LeveePolicy
 
-/// One request to an upstream, as the app sent it through the Guard API.
+/// One request to an upstream, as the app sent it through the Guard API or the proxy listener.
 public enum UpstreamRequest: Sendable {
-    case http(Levee_V1_HttpRequest)
+    case http(HTTPUpstreamRequest)
     case grpc(Levee_V1_GrpcRequest)
 
     /// The protocol this request needs its upstream to speak.
@@ -16,9 +16,9 @@ public enum UpstreamRequest: Sendable {
     }
 }
 
-/// One upstream answer, in the shape the Guard API returns it.
+/// One upstream answer: HTTP as it came, gRPC in the shape the Guard API returns it.
 public enum UpstreamResponse: Sendable {
-    case http(Levee_V1_HttpResponse)
+    case http(HTTPUpstreamResponse)
     case grpc(Levee_V1_GrpcResponse)
 }
 

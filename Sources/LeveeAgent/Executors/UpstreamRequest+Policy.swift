@@ -2,6 +2,8 @@ import Foundation
 import LeveeAPI
 import LeveeConfiguration
 import LeveePolicy
+import NIOCore
+import NIOHTTP1
 
 extension UpstreamRequest {
     /// What decides whether the request may be repeated: its HTTP method, or its gRPC method (which
@@ -13,7 +15,7 @@ extension UpstreamRequest {
 
     var idempotency: Idempotency {
         switch self {
-        case .http(let http): .method(http.method.isEmpty ? "GET" : http.method.uppercased())
+        case .http(let http): .method(http.method.rawValue)
         case .grpc(let grpc): .grpcMethod(grpc.method)
         }
     }
@@ -24,9 +26,8 @@ extension UpstreamRequest {
         if !explicit.isEmpty { return explicit }
         switch self {
         case .http(let http):
-            let method = http.method.isEmpty ? "GET" : http.method.uppercased()
-            guard method == "GET" || method == "HEAD" else { return nil }
-            return "\(method) \(http.path)"
+            guard http.method == .GET || http.method == .HEAD else { return nil }
+            return "\(http.method.rawValue) \(http.target)"
         case .grpc(let grpc):
             return "\(grpc.method) \(grpc.message.base64EncodedString())"
         }
@@ -37,14 +38,9 @@ extension UpstreamRequest {
     static func healthCheck(_ settings: HealthCheckConfiguration, protocolKind: UpstreamProtocol) -> UpstreamRequest {
         switch protocolKind {
         case .http:
-            var http = Levee_V1_HttpRequest()
-            http.method = "GET"
-            http.path = settings.path
-            var userAgent = Levee_V1_Header()
-            userAgent.name = "user-agent"
-            userAgent.value = "levee-health-check"
-            http.headers = [userAgent]
-            return .http(http)
+            return .http(
+                HTTPUpstreamRequest(method: .GET, target: settings.path, headers: ["user-agent": "levee-health-check"])
+            )
         case .grpc:
             var grpc = Levee_V1_GrpcRequest()
             grpc.method = GRPCHealthCheck.method
@@ -59,16 +55,13 @@ extension UpstreamResponse {
     init(staticFallback answer: StaticFallbackConfiguration, protocolKind: UpstreamProtocol) {
         switch protocolKind {
         case .http:
-            var http = Levee_V1_HttpResponse()
-            http.status = UInt32(clamping: answer.status)
-            http.headers = answer.headers.map { field in
-                var header = Levee_V1_Header()
-                header.name = field.name
-                header.value = field.value
-                return header
-            }
-            http.body = Data(answer.body)
-            self = .http(http)
+            self = .http(
+                HTTPUpstreamResponse(
+                    status: HTTPResponseStatus(statusCode: answer.status),
+                    headers: HTTPHeaders(answer.headers.map { ($0.name, $0.value) }),
+                    body: ByteBuffer(bytes: answer.body)
+                )
+            )
         case .grpc:
             var grpc = Levee_V1_GrpcResponse()
             grpc.code = UInt32(clamping: answer.grpcCode)
@@ -82,7 +75,8 @@ extension UpstreamResponse {
     var healthCheckResult: HealthCheckResult {
         switch self {
         case .http(let response):
-            return (200..<300).contains(response.status) ? .passed : .failed(detail: "status \(response.status)")
+            let code = Int(response.status.code)
+            return (200..<300).contains(code) ? .passed : .failed(detail: "status \(code)")
         case .grpc(let response):
             guard response.code == 0 else {
                 let message = response.message.isEmpty ? "" : ": \(response.message)"

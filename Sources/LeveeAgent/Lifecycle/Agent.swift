@@ -8,9 +8,9 @@ import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
-/// The agent: the Guard server on the app socket, the Admin server on the admin socket, the upstream
-/// runtimes, their housekeeping and active health checks, and the HTTP listener for metrics and probes,
-/// as services of one `ServiceGroup`.
+/// The agent: the Guard server on the app socket, the HTTP proxy listener, the Admin server on the
+/// admin socket, the upstream runtimes, their housekeeping and active health checks, and the HTTP
+/// listener for metrics and probes, as services of one `ServiceGroup`.
 ///
 /// Everything that can fail at start — the configuration, the sockets, the HTTP port — fails in
 /// `init`, before any service runs: the agent never half-starts. On SIGTERM or SIGINT `/readyz` turns
@@ -27,6 +27,9 @@ public struct Agent: Sendable {
     /// `host:port` of the HTTP listener, with the real port when `listen.http` asked for port 0; nil
     /// when it is off.
     public let httpAddress: String?
+    /// `host:port` of the HTTP proxy listener, with the real port when `listen.proxy` asked for port
+    /// 0; nil when it is off.
+    public let proxyAddress: String?
     private let readiness: Readiness
     private let guardSocket: UnixListeningSocket
     private let adminSocket: UnixListeningSocket
@@ -103,6 +106,15 @@ public struct Agent: Sendable {
                 throw error
             }
         }
+        let proxyListener: ProxyListener?
+        do {
+            proxyListener = try await ProxyListener.bind(configuration.listen, registry: registry)
+        } catch {
+            guardSocket.abandon()
+            adminSocket.abandon()
+            httpListener?.close()
+            throw error
+        }
 
         let guardServer = GRPCServer(
             transport: .http2NIOPosix(
@@ -143,6 +155,7 @@ public struct Agent: Sendable {
         self.metrics = metrics
         self.readiness = readiness
         httpAddress = httpListener?.address
+        proxyAddress = proxyListener?.address
         // Shut down in reverse: `/readyz` turns 503, then admin, then guard (draining calls), then the
         // gossip member (leaving the pool), then health checks, then housekeeping, then the outbound
         // clients, and the HTTP listener last, so that probes see the drain.
@@ -154,6 +167,7 @@ public struct Agent: Sendable {
             HealthCheckService(registry: registry, clock: clock),
         ]
         if let gossip { services.append(gossip) }
+        if let proxyListener { services.append(proxyListener) }
         services += [
             ServerService(
                 server: guardServer,
@@ -197,6 +211,7 @@ public struct Agent: Sendable {
             metadata: [
                 "socket": "\(guardSocket.path)", "admin_socket": "\(adminSocket.path)",
                 "http": "\(httpAddress ?? "off")",
+                "proxy": "\(proxyAddress ?? "off")",
                 "upstreams": "\(configuration.upstreams.count)",
                 "config": "\(configuration.sourcePath ?? "built-in defaults")",
             ]

@@ -6,7 +6,7 @@ public import NIOPosix
 ///
 /// The Guard server's handlers run under this preference. A call's work then stays on the thread that
 /// woke it: the handler starts on the loop of the connection that read the request, sends through
-/// that loop's upstream client (`HTTPExecutor`), and resumes on the loop that read the upstream's
+/// that loop's upstream connections (`HTTP1Executor`), and resumes on the loop that read the upstream's
 /// answer. Without it every call crosses between the event loops
 /// and the cooperative pool about four times, and on a small machine each crossing is a thread
 /// wake-up of tens of microseconds.

@@ -72,13 +72,20 @@ public final class UpstreamRegistry: Sendable {
                 makeExecutor(upstream)
             } else {
                 switch upstream.protocolKind {
-                case .http:
-                    HTTPExecutor(
-                        tls: upstream.tls,
+                case .http where upstream.tls:
+                    AsyncHTTPClientExecutor(
+                        tls: true,
                         tlsCAFile: upstream.tlsCAFile,
                         connectTimeout: upstream.policy.timeouts.connect,
                         readTimeout: upstream.policy.timeouts.attempt,
                         maxConnectionsPerEndpoint: upstream.policy.bulkhead.maxConcurrent
+                    )
+                case .http:
+                    HTTP1Executor(
+                        settings: HTTP1Executor.Settings(
+                            connectTimeout: upstream.policy.timeouts.connect,
+                            maxIdlePerEndpoint: upstream.policy.bulkhead.maxConcurrent
+                        )
                     )
                 case .grpc:
                     GRPCExecutor(runner: clientRunner)

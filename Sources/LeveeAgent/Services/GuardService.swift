@@ -231,7 +231,7 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
                     )
                 }
             }
-            return .http(http)
+            return .http(HTTPUpstreamRequest(http))
         case .grpc(let grpc):
             guard MethodDescriptor(path: grpc.method) != nil else {
                 throw RPCError(

@@ -3,6 +3,8 @@ import GRPCCore
 public import LeveeAPI
 import LeveeConfiguration
 public import LeveePolicy
+import NIOCore
+import NIOHTTP1
 
 // The Guard and Admin APIs' spelling of the runtime's domain types: the only place where the two meet.
 
@@ -12,7 +14,7 @@ extension Levee_V1_CallResponse {
         self.init()
         outcome = Levee_V1_Outcome(result.outcome)
         switch result.answer {
-        case .http(let http)?: self.http = http
+        case .http(let http)?: self.http = Levee_V1_HttpResponse(http)
         case .grpc(let grpc)?: self.grpc = grpc
         case nil: break
         }
@@ -22,6 +24,37 @@ extension Levee_V1_CallResponse {
         elapsedUs = result.elapsed.microseconds
         retryAfterMs = result.retryAfter?.wireMilliseconds ?? 0
         detail = result.detail
+    }
+}
+
+extension HTTPUpstreamRequest {
+    /// The request `Call`'s `http` asks for (checked by the Guard service first): an empty method is
+    /// GET.
+    init(_ http: Levee_V1_HttpRequest) {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(http.headers.count)
+        for header in http.headers { headers.add(name: header.name, value: header.value) }
+        self.init(
+            method: http.method.isEmpty ? .GET : HTTPMethod(rawValue: http.method.uppercased()),
+            target: http.path,
+            headers: headers,
+            body: http.body.isEmpty ? nil : ByteBuffer(bytes: http.body)
+        )
+    }
+}
+
+extension Levee_V1_HttpResponse {
+    /// An HTTP answer as `CallResponse` carries it.
+    init(_ response: HTTPUpstreamResponse) {
+        self.init()
+        status = UInt32(response.status.code)
+        headers = response.headers.map { name, value in
+            var header = Levee_V1_Header()
+            header.name = name
+            header.value = value
+            return header
+        }
+        body = Data(response.body.readableBytesView)
     }
 }
 

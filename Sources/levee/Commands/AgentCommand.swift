@@ -33,6 +33,12 @@ struct AgentCommand: AsyncParsableCommand {
     var http: String?
 
     @Option(
+        name: .customLong("proxy"),
+        help: "Override listen.proxy: HOST:PORT of the plain HTTP proxy listener, or off."
+    )
+    var proxy: String?
+
+    @Option(
         name: .customLong("gossip-advertise"),
         help: """
             Override gossip.advertise: HOST:PORT peers reach this member at (in a pod: \
@@ -50,6 +56,16 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("drain-timeout"), help: "Seconds to let calls in flight finish at shutdown.")
     var drainTimeout: Double = 10
 
+    /// A `HOST:PORT|off` flag's value: nil when not given, `.some(nil)` for off.
+    private static func addressOverride(_ value: String?, flag: String, example: String) throws -> String?? {
+        guard let value else { return nil }
+        if value == "off" { return .some(nil) }
+        guard EndpointAddress.parse(Substring(value), portRange: 0...65535) != nil else {
+            throw ValidationError("\(flag): expected HOST:PORT (such as \(example)), or off")
+        }
+        return .some(value)
+    }
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level: expected trace, debug, info, notice, warning, error or critical")
@@ -57,15 +73,8 @@ struct AgentCommand: AsyncParsableCommand {
         guard logFormat == "text" || logFormat == "json" else {
             throw ValidationError("--log-format: expected text or json")
         }
-        let httpOverride: String??
-        if let http {
-            guard http == "off" || EndpointAddress.parse(Substring(http), portRange: 0...65535) != nil else {
-                throw ValidationError("--http: expected HOST:PORT (such as 127.0.0.1:9901), or off")
-            }
-            httpOverride = .some(http == "off" ? nil : http)
-        } else {
-            httpOverride = nil
-        }
+        let httpOverride = try Self.addressOverride(http, flag: "--http", example: ListenConfiguration.defaultHTTP)
+        let proxyOverride = try Self.addressOverride(proxy, flag: "--proxy", example: ListenConfiguration.defaultProxy)
         if let gossipAdvertise, EndpointAddress.parse(Substring(gossipAdvertise), portRange: 1...65535) == nil {
             throw ValidationError("--gossip-advertise: expected HOST:PORT (such as 10.0.0.7:7946)")
         }
@@ -79,6 +88,7 @@ struct AgentCommand: AsyncParsableCommand {
             if let socket { configuration.listen.socket = socket }
             if let adminSocket { configuration.listen.adminSocket = adminSocket }
             if let httpOverride { configuration.listen.http = httpOverride }
+            if let proxyOverride { configuration.listen.proxy = proxyOverride }
             // One ConfigMap serves every pod; each pod's own address comes from the command line.
             if let gossipAdvertise { configuration.gossip?.advertise = gossipAdvertise }
             return configuration

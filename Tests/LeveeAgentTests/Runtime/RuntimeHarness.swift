@@ -4,6 +4,8 @@ import LeveeConfiguration
 import LeveePolicy
 import LeveeTestKit
 import Logging
+import NIOCore
+import NIOHTTP1
 
 /// One upstream's runtime on a `TestClock`, its attempts answered by a `ScriptedExecutor`: no sockets,
 /// no sleeping. The upstream is `pay`, with the endpoints and policy the test writes in YAML.
@@ -45,9 +47,7 @@ struct RuntimeHarness {
         _ path: String = "/",
         _ options: GuardedCallOptions = GuardedCallOptions()
     ) -> Task<CallResult, Never> {
-        var http = Levee_V1_HttpRequest()
-        http.method = method
-        http.path = path
+        let http = HTTPUpstreamRequest(method: HTTPMethod(rawValue: method), target: path)
         let runtime = runtime
         return Task { await runtime.call(.http(http), options: options) }
     }
@@ -72,12 +72,12 @@ extension CallResult {
     /// The HTTP body of the answer, as text.
     var text: String {
         guard case .http(let http)? = answer else { return "" }
-        return String(decoding: http.body, as: UTF8.self)
+        return String(buffer: http.body)
     }
 
     /// The HTTP status of the answer; 0 without one.
     var status: Int {
         guard case .http(let http)? = answer else { return 0 }
-        return Int(http.status)
+        return Int(http.status.code)
     }
 }

@@ -4,6 +4,7 @@ import LeveeConfiguration
 import LeveePolicy
 import LeveeTestKit
 import Logging
+import NIOHTTP1
 import Synchronization
 import Testing
 
@@ -45,9 +46,7 @@ import Testing
         let registry = try Self.registry("retry: { max_attempts: 1 }", clock: clock, executors: executors)
         let old = executors.of("pay")[0]
         old.script(.after(.milliseconds(100), .http(200, body: "old")))
-        var http = Levee_V1_HttpRequest()
-        http.path = "/"
-        let request = http
+        let request = HTTPUpstreamRequest(method: .GET, target: "/")
         let call = Task {
             try await registry.withRuntime(named: "pay", protocolKind: .http) { runtime in
                 await runtime.call(.http(request), options: GuardedCallOptions())

@@ -37,16 +37,21 @@ struct AgentHarness: Sendable {
           socket: \(listen.socket)
           admin_socket: \(listen.adminSocket)
           http: \(listen.http ?? "off")
+          proxy: \(listen.proxy ?? "off")
         \(yaml)
         """.write(toFile: file, atomically: true, encoding: .utf8)
     }
 
     /// Runs `body` against an agent configured by `yaml` (its `listen` section is supplied here). The
     /// HTTP listener takes an ephemeral port unless `http` says otherwise, so that many agents can run
-    /// at once.
+    /// at once; the proxy listener is off unless `proxy` (`127.0.0.1:0`: an ephemeral port) or
+    /// `proxySocket` (a file in the agent's folder) asks for it.
     static func withAgent<R: Sendable>(
         yaml: String,
         http: String = "127.0.0.1:0",
+        proxy: String = "off",
+        proxySocket: Bool = false,
+        maxRequestBody: String? = nil,
         _ body: (AgentHarness) async throws -> R
     ) async throws -> R {
         let directory = try makeDirectory()
@@ -56,6 +61,7 @@ struct AgentHarness: Sendable {
               socket: \(directory)/levee.sock
               admin_socket: \(directory)/admin.sock
               http: \(http)
+              proxy: \(proxy)\(proxySocket ? "\n  proxy_socket: \(directory)/proxy.sock" : "")\(maxRequestBody.map { "\n  max_request_body: \($0)" } ?? "")
             \(yaml)
             """
         let file = "\(directory)/levee.yaml"

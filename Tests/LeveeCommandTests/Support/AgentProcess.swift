@@ -29,6 +29,7 @@ final class AgentProcess: Sendable {
           socket: \(socket)
           admin_socket: \(admin)
           http: 127.0.0.1:0
+          proxy: off
         \(yaml)
         """.write(toFile: config, atomically: true, encoding: .utf8)
         return (directory, config, socket, admin)

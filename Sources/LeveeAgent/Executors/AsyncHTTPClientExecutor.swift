@@ -9,8 +9,8 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// Sends HTTP requests through AsyncHTTPClient: pooled keep-alive HTTP/1.1 connections, HTTP/2 where
-/// TLS and ALPN agree (`tls: true`).
+/// Sends HTTP requests to TLS upstreams (`tls: true`) through AsyncHTTPClient: pooled keep-alive
+/// connections, HTTP/2 where ALPN agrees. Plain-HTTP upstreams go through the leaner `HTTP1Executor`.
 ///
 /// The upstream has one client per event loop, and a request goes through the client of the loop it
 /// is made on. The Guard handlers run on the event loop of the app's connection
@@ -23,7 +23,7 @@ import Synchronization
 /// answers once, within the attempt's deadline. The connect timeout is the upstream's
 /// `timeouts.connect`. Redirects are not followed and bodies are not decompressed: the app gets what
 /// the upstream said. Tracing is off: the agent reports what happened in `CallResponse` and metrics.
-public final class HTTPExecutor: UpstreamExecutor {
+public final class AsyncHTTPClientExecutor: UpstreamExecutor {
     /// The largest response body the agent buffers; a larger one fails the attempt.
     public static let maxResponseBytes = 16 << 20
 
@@ -89,18 +89,16 @@ public final class HTTPExecutor: UpstreamExecutor {
         guard case .http(let http) = request else {
             return .failed(.connectFailure, detail: "a gRPC request cannot be sent to an HTTP upstream")
         }
-        var headers = HTTPHeaders()
-        for header in http.headers where !Self.hopByHop.contains(header.name.lowercased()) {
-            headers.add(name: header.name, value: header.value)
-        }
+        var headers = http.headers
+        HopByHopHeaders.strip(&headers)
         headers.replaceOrAdd(name: LeveeTimeoutHeader.name, value: LeveeTimeoutHeader.value(remaining: remaining))
         let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
         do {
             let outbound = try HTTPClient.Request(
-                url: "\(scheme)://\(endpoint)\(http.path.isEmpty ? "/" : http.path)",
-                method: HTTPMethod(rawValue: http.method.isEmpty ? "GET" : http.method.uppercased()),
+                url: "\(scheme)://\(endpoint)\(http.target.isEmpty ? "/" : http.target)",
+                method: http.method,
                 headers: headers,
-                body: http.body.isEmpty ? nil : .byteBuffer(ByteBuffer(bytes: http.body))
+                body: http.body.map { .byteBuffer($0) }
             )
             let task = client().execute(
                 request: outbound,
@@ -112,17 +110,11 @@ public final class HTTPExecutor: UpstreamExecutor {
             } onCancel: {
                 task.cancel()
             }
-            var answer = Levee_V1_HttpResponse()
-            answer.status = UInt32(response.status.code)
-            answer.headers = response.headers.map { name, value in
-                var header = Levee_V1_Header()
-                header.name = name
-                header.value = value
-                return header
-            }
-            if var body = response.body {
-                answer.body = body.readBytes(length: body.readableBytes).map { Data($0) } ?? Data()
-            }
+            let answer = HTTPUpstreamResponse(
+                status: response.status,
+                headers: response.headers,
+                body: response.body ?? ByteBuffer()
+            )
             let pushback = response.headers.first(name: "retry-after").flatMap { ServerPushback(retryAfter: $0) }
             return .answered(.http(answer), status: .http(Int(response.status.code)), pushback: pushback)
         } catch {
@@ -139,12 +131,6 @@ public final class HTTPExecutor: UpstreamExecutor {
             try? await client.shutdown()
         }
     }
-
-    /// Headers that belong to one connection, not to the request: the client sets its own.
-    private static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te", "trailer",
-        "proxy-connection",
-    ]
 
     /// What a client error says about the upstream: no connection (nothing was sent), a timeout, a
     /// broken connection, or the caller's cancellation.

@@ -1,0 +1,44 @@
+import LeveePolicy
+import NIOCore
+
+/// One request on one upstream connection, from its write to the end of the answer: completes its
+/// promise once, with the answer or with why there is none.
+///
+/// Made on any thread, then touched only on its loop (hence `@unchecked Sendable`: the caller's task
+/// holds it to cancel it through the loop).
+final class HTTP1Exchange: @unchecked Sendable {
+    let promise: EventLoopPromise<AttemptResult>
+    /// The connection the request went on, once it has one: a timeout or a cancellation closes it.
+    var connection: HTTP1ConnectionHandler?
+    private var timeout: Scheduled<Void>?
+    private(set) var isFinished = false
+
+    init(promise: EventLoopPromise<AttemptResult>) {
+        self.promise = promise
+    }
+
+    /// Fails the exchange as timed out (and closes its connection) when `deadline` passes first.
+    func arm(deadline: NIODeadline, on loop: any EventLoop) {
+        timeout = loop.scheduleTask(deadline: deadline) { [self] in
+            guard !isFinished else { return }
+            finish(.failed(.timeout, detail: "attempt timed out"))
+            connection?.close()
+        }
+    }
+
+    /// The caller gave up: the exchange ends as cancelled, its connection closes.
+    func cancel() {
+        guard !isFinished else { return }
+        finish(.failed(.cancelledByCaller, detail: "the call was cancelled"))
+        connection?.close()
+    }
+
+    func finish(_ result: AttemptResult) {
+        guard !isFinished else { return }
+        isFinished = true
+        timeout?.cancel()
+        timeout = nil
+        connection = nil
+        promise.succeed(result)
+    }
+}

@@ -1,0 +1,44 @@
+import NIOCore
+
+/// Runs the proxy listener's calls of one event loop as child tasks of one task group, each on that
+/// loop: a connection's handler submits a call, and the call's answer is written from the same
+/// thread.
+///
+/// The group belongs to the listener's service, so every call is owned: when the listener drains,
+/// ``finish()`` stops new calls and ``run()`` returns once those in flight have answered.
+final class ProxyCallRunner: Sendable {
+    typealias Call = @Sendable () async -> Void
+
+    let executor: SingleEventLoopTaskExecutor
+    private let calls: AsyncStream<Call>
+    private let continuation: AsyncStream<Call>.Continuation
+
+    init(loop: any EventLoop) {
+        executor = SingleEventLoopTaskExecutor(loop: loop)
+        (calls, continuation) = AsyncStream.makeStream()
+    }
+
+    var loop: any EventLoop { executor.loop }
+
+    /// Starts `call`; false once the runner has finished (the agent is draining).
+    func submit(_ call: @escaping Call) -> Bool {
+        if case .enqueued = continuation.yield(call) { return true }
+        return false
+    }
+
+    /// Takes no more calls; those submitted still run.
+    func finish() {
+        continuation.finish()
+    }
+
+    /// Runs the submitted calls until ``finish()`` and until every one has ended.
+    func run() async {
+        await withTaskExecutorPreference(executor) {
+            await withDiscardingTaskGroup { group in
+                for await call in calls {
+                    group.addTask(executorPreference: executor) { await call() }
+                }
+            }
+        }
+    }
+}

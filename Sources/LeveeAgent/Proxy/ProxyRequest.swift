@@ -1,0 +1,111 @@
+import LeveePolicy
+import NIOCore
+import NIOHTTP1
+
+/// A request the proxy listener read, made into a guarded call: the upstream it names, the request
+/// to forward and the call's options; or, for a request that cannot be made into one, the answer.
+struct ProxyRequest {
+    /// The upstream's name: the `Host` header's name without its port.
+    var name: String
+    /// `host:port` when the `Host` header has a port: the name of a dynamic upstream, tried when no
+    /// upstream is named `name`.
+    var nameWithPort: String?
+    var request: HTTPUpstreamRequest
+    var options: GuardedCallOptions
+
+    /// The per-request option headers, removed before the request is forwarded.
+    enum OptionHeader {
+        static let timeout = LeveeTimeoutHeader.name
+        static let priority = "x-levee-priority"
+        static let cacheKey = "x-levee-cache-key"
+    }
+
+    /// What the proxy answers for `head` with `body`: a call to make, or a refusal.
+    enum Parsed {
+        case call(ProxyRequest)
+        case refused(ProxyAnswer)
+    }
+
+    static func parse(_ head: HTTPRequestHead, body: ByteBuffer?) -> Parsed {
+        var headers = head.headers
+        var target = head.uri
+        var authority: Substring
+        if target.hasPrefix("/") {
+            guard let host = headers.first(name: "host"), !host.isEmpty else {
+                return .refused(.refusal(.badRequest, "the request has no Host header: name the upstream there (Host: payments)"))
+            }
+            authority = Substring(host)
+        } else if let absolute = absoluteForm(target) {
+            // `GET http://payments/path`: the agent used as an HTTP proxy (`http_proxy`, `curl -x`).
+            authority = absolute.authority
+            target = absolute.target
+        } else {
+            return .refused(.refusal(.badRequest, "the request target \(target.debugDescription) must start with /"))
+        }
+        guard let (name, port) = split(authority) else {
+            return .refused(.refusal(.badRequest, "the Host \(String(authority).debugDescription) is not a name or host:port"))
+        }
+        var options = GuardedCallOptions()
+        for value in headers[canonicalForm: OptionHeader.timeout] {
+            guard let timeout = LeveeTimeoutHeader.parse(value), timeout > .zero else {
+                return .refused(.refusal(.badRequest, "\(OptionHeader.timeout): expected whole milliseconds above 0, got \(String(value).debugDescription)"))
+            }
+            options.timeout = min(options.timeout ?? timeout, timeout)
+        }
+        if let value = headers.first(name: OptionHeader.priority) {
+            switch value.lowercased() {
+            case "critical": options.priority = .critical
+            case "normal": options.priority = .normal
+            case "sheddable": options.priority = .sheddable
+            default:
+                return .refused(.refusal(.badRequest, "\(OptionHeader.priority): expected critical, normal or sheddable, got \(value.debugDescription)"))
+            }
+        }
+        if let value = headers.first(name: OptionHeader.cacheKey) { options.cacheKey = value }
+        if let value = headers.first(name: "idempotency-key") { options.idempotencyKey = value }
+        headers.remove(name: "host")
+        headers.remove(name: "expect")
+        headers.remove(name: OptionHeader.timeout)
+        headers.remove(name: OptionHeader.priority)
+        headers.remove(name: OptionHeader.cacheKey)
+        HopByHopHeaders.strip(&headers)
+        headers.add(name: "via", value: head.version.major == 1 && head.version.minor == 0 ? "1.0 levee" : "1.1 levee")
+        return .call(
+            ProxyRequest(
+                name: String(name),
+                nameWithPort: port.map { "\(name):\($0)" },
+                request: HTTPUpstreamRequest(method: head.method, target: target, headers: headers, body: body),
+                options: options
+            )
+        )
+    }
+
+    /// `http://authority/path` → its authority and its path (`/` when it has none).
+    private static func absoluteForm(_ uri: String) -> (authority: Substring, target: String)? {
+        let scheme = "http://"
+        guard uri.utf8.count > scheme.utf8.count, uri.lowercased().hasPrefix(scheme) else { return nil }
+        let rest = uri.dropFirst(scheme.count)
+        guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return (rest, "/") }
+        let path = rest[slash...]
+        return (rest[..<slash], path.hasPrefix("/") ? String(path) : "/" + path)
+    }
+
+    /// `name`, `name:port`, `[v6]:port` → the name (v6 without brackets) and the port, if any.
+    static func split(_ authority: Substring) -> (Substring, Int?)? {
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            let host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if after.isEmpty { return host.isEmpty ? nil : (host, nil) }
+            guard after.hasPrefix(":"), let port = Int(after.dropFirst()), (1...65535).contains(port) else { return nil }
+            return (host, port)
+        }
+        let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
+        guard let host = parts.first, !host.isEmpty, parts.count <= 2,
+            !host.contains(where: { $0 == " " || $0 == "/" || $0 == "@" })
+        else { return nil }
+        guard parts.count == 2 else { return (host, nil) }
+        guard let port = Int(parts[1]), (1...65535).contains(port) else { return nil }
+        return (host, port)
+    }
+}
