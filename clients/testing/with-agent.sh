@@ -46,6 +46,7 @@ listen:
   socket: $dir/run/levee.sock
   admin_socket: $dir/run/admin.sock
   http: 127.0.0.1:0
+  proxy: off
 upstreams:
   web:
     endpoints: ["$upstream"]
