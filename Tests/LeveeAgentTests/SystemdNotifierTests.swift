@@ -1,4 +1,4 @@
-import Glibc
+import Foundation
 import LeveeAgent
 import LeveeTestKit
 import Testing
