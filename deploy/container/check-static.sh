@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Shows that a binary built the way deploy/container/Containerfile builds the agent
 # (swift build -c release --static-swift-stdlib) runs with no Swift runtime library on the loader's
-# path: ldd lists no libswift*, and it runs with LD_LIBRARY_PATH emptied and the toolchain's own
-# library folders out of reach.
+# path: ldd lists no libswift* (nor libFoundation, libdispatch), and it runs with a bare environment
+# (no LD_LIBRARY_PATH).
 #
 #   deploy/container/check-static.sh          the small program in static-check/ (a minute; scripts/test)
 #   deploy/container/check-static.sh --full   the agent itself (levee version; about 20 minutes on 2 cores)
@@ -23,8 +23,8 @@ else
 fi
 [[ -x $binary ]] || { echo "check-static.sh: the build made no $binary" >&2; exit 1; }
 echo "--- ldd $binary"
-ldd "$binary" | tee "$scratch.ldd"
-if grep -q 'libswift\|libFoundation\|libdispatch' "$scratch.ldd"; then
+ldd "$binary" | tee "$binary.ldd"
+if grep -q 'libswift\|libFoundation\|libdispatch' "$binary.ldd"; then
     echo "check-static.sh: the binary needs Swift runtime libraries (above)" >&2
     exit 1
 fi
