@@ -61,9 +61,9 @@ extension AgentConfiguration {
             configuration.service = try node.name(expected: "a service name without whitespace")
         }
         if let section = try top.section(
-                "listen",
-                keys: ["socket", "admin_socket", "http", "proxy", "proxy_socket", "max_request_body"]
-            ) {
+            "listen",
+            keys: ["socket", "admin_socket", "http", "proxy", "proxy_socket", "max_request_body"]
+        ) {
             configuration.listen = try ListenConfiguration(decoding: section, over: configuration.listen)
         }
         try top.read("dynamic_upstreams", into: &configuration.dynamicUpstreams)

@@ -64,6 +64,36 @@ struct BuiltInConfigurationTests {
         #expect(AgentConfiguration.builtIn(environment: [:], uid: 0).listen.http == ListenConfiguration.defaultHTTP)
     }
 
+    @Test("listen.proxy, listen.proxy_socket and listen.max_request_body: defaults, values, and errors naming the key")
+    func proxyListener() throws {
+        let defaults = try parse("service: x\n").listen
+        #expect(defaults.proxy == "127.0.0.1:9902")
+        #expect(defaults.proxySocket == nil)
+        #expect(defaults.maxRequestBody == 1 << 20)
+        #expect(AgentConfiguration.builtIn(environment: [:], uid: 0).listen.proxy == ListenConfiguration.defaultProxy)
+        #expect(try parse("listen:\n  proxy: off\n").listen.proxy == nil)
+        #expect(try parse("listen:\n  proxy: 127.0.0.1:0\n").listen.proxy == "127.0.0.1:0")
+        #expect(
+            try parse("listen:\n  proxy_socket: /run/levee/proxy.sock\n").listen.proxySocket == "/run/levee/proxy.sock"
+        )
+        for (text, bytes) in [
+            ("4096", 4096), ("512KiB", 512 << 10), ("2MiB", 2 << 20), ("64KB", 64_000), ("1 MiB", 1 << 20),
+        ] {
+            #expect(try parse("listen:\n  max_request_body: \(text)\n").listen.maxRequestBody == bytes)
+        }
+        let badProxy = try #require(parseError("listen:\n  proxy: nowhere\n"))
+        #expect("\(badProxy)".contains("listen.proxy"))
+        #expect("\(badProxy)".contains("host:port such as 127.0.0.1:9902, or off"))
+        let relative = try #require(parseError("listen:\n  proxy_socket: proxy.sock\n"))
+        #expect("\(relative)".contains("listen.proxy_socket"))
+        let clash = try #require(parseError("listen:\n  socket: /tmp/a.sock\n  proxy_socket: /tmp/a.sock\n"))
+        #expect("\(clash)".contains("a path other than listen.socket's"))
+        for bad in ["0", "-5", "lots", "2GiB", "1.5MiB"] {
+            let error = try #require(parseError("listen:\n  max_request_body: \(bad)\n"), "\(bad) was accepted")
+            #expect("\(error)".contains("listen.max_request_body"))
+        }
+    }
+
     @Test func emptyGossipSectionTakesDefaults() throws {
         #expect(try parse("gossip:\n").gossip == .defaults)
         #expect(try parse("service: x\n").gossip == nil)

@@ -59,7 +59,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         switch unwrapInboundIn(data) {
         case .head(let head):
             guard !closing else { return }
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > service.maxRequestBody {
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+                length > service.maxRequestBody
+            {
                 refuseTooLarge(head)
                 return
             }

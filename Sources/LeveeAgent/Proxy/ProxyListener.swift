@@ -61,7 +61,9 @@ struct ProxyListener: Service {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))
                     )
-                    try channel.pipeline.syncOperations.addHandler(ProxyConnectionHandler(service: service, runner: runner))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ProxyConnectionHandler(service: service, runner: runner)
+                    )
                 }
             }
         var channels: [any Channel] = []
@@ -91,7 +93,13 @@ struct ProxyListener: Service {
                 throw ProxyListenerError(key: "listen.proxy_socket", address: path, reason: "\(error)")
             }
         }
-        return ProxyListener(address: address, channels: channels, socket: socket, runners: runners, connections: connections)
+        return ProxyListener(
+            address: address,
+            channels: channels,
+            socket: socket,
+            runners: runners,
+            connections: connections
+        )
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -35,7 +35,7 @@ struct ProxyService: Sendable {
             return try await registry.withRuntime(named: request.name, protocolKind: .http) {
                 await $0.call(.http(request.request), options: request.options)
             }
-        } catch where error.code == .notFound && request.nameWithPort != nil {
+        } catch  where error.code == .notFound && request.nameWithPort != nil {
             return try await registry.withRuntime(named: request.nameWithPort!, protocolKind: .http) {
                 await $0.call(.http(request.request), options: request.options)
             }

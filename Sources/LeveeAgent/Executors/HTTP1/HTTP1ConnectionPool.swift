@@ -77,7 +77,10 @@ final class HTTP1ConnectionPool: @unchecked Sendable {
                     }
                 case .failure(let error):
                     exchange.finish(
-                        .failed(.connectFailure, detail: "connect to \(endpoint) failed: \(HTTP1Errors.describe(error))")
+                        .failed(
+                            .connectFailure,
+                            detail: "connect to \(endpoint) failed: \(HTTP1Errors.describe(error))"
+                        )
                     )
                 }
             }
@@ -125,7 +128,11 @@ final class HTTP1ConnectionPool: @unchecked Sendable {
 
     /// The request's head as it goes to the upstream: hop-by-hop headers dropped, `host` set when the
     /// app did not, `content-length` for the body, and the time left in `x-levee-timeout-ms`.
-    static func head(for request: HTTPUpstreamRequest, endpoint: EndpointAddress, remaining: Duration) -> HTTPRequestHead {
+    static func head(
+        for request: HTTPUpstreamRequest,
+        endpoint: EndpointAddress,
+        remaining: Duration
+    ) -> HTTPRequestHead {
         var headers = request.headers
         HopByHopHeaders.strip(&headers)
         if !headers.contains(name: "host") {
