@@ -237,6 +237,7 @@ def binary_knows(path, needle):
 
 
 def start_agent(tmp, args, nginx_port, proxy_port, executor):
+    """Starts the agent; `proxy_port` None for a binary without the proxy listener (an older one)."""
     sock = os.path.join(tmp, "levee.sock")
     for path in (sock, os.path.join(tmp, "admin.sock")):
         if os.path.exists(path):
@@ -248,9 +249,10 @@ def start_agent(tmp, args, nginx_port, proxy_port, executor):
                    os.path.join(HERE, "standin.py"), sock], log_path)
     else:
         config = os.path.join(tmp, "levee.yaml")
+        proxy_key = f', proxy: "127.0.0.1:{proxy_port}"' if proxy_port else ""
         with open(config, "w") as f:
             f.write(f"""service: bench
-listen: {{ socket: {sock}, admin_socket: {tmp}/admin.sock, http: "off", proxy: "127.0.0.1:{proxy_port}" }}
+listen: {{ socket: {sock}, admin_socket: {tmp}/admin.sock, http: "off"{proxy_key} }}
 upstreams:
   nginx:
     endpoints: ["127.0.0.1:{nginx_port}"]
@@ -602,8 +604,11 @@ def main():
         log(f"{key}: seq p50 {results[key]['seq']['p50_us']:.0f} µs, "
             f"{args.concurrency}-way {results[key]['conc']['calls_per_s']:.0f}/s")
 
+    has_proxy = not args.standin and binary_knows(args.levee, "listen.proxy_socket")
+    if not args.standin and not has_proxy:
+        log("the binary has no proxy listener (listen.proxy): the proxy rows are skipped")
     for mode in modes:
-        proxy_port = free_port()
+        proxy_port = free_port() if has_proxy else None
         proc, sock, _ = start_agent(tmp, args, nginx_port, proxy_port, executor=(mode == "executor"))
         log(f"agent ({mode}) pid {proc.pid} answers on {sock}, proxy on 127.0.0.1:{proxy_port}")
         time.sleep(1)  # a benchmark, not a test: let the start settle before reading the resting RSS
@@ -611,7 +616,7 @@ def main():
         ping, call, proxied = {}, {}, {}
         ping["seq"] = measured(grpc_load, proc.pid, sock, "ping", 1, args.seq_calls, args.seconds, False)
         call["seq"] = measured(grpc_load, proc.pid, sock, "call", 1, args.seq_calls, args.seconds, False)
-        if not args.standin:
+        if proxy_port:
             wrk(proxy_port, args.concurrency, 1, host="nginx")  # warm-up
             proxied["seq"] = measured(wrk, proc.pid, proxy_port, 1, args.wrk_seconds, "nginx")
         with RssSampler(proc.pid) as rss:
@@ -619,7 +624,7 @@ def main():
                                     args.seconds, args.shared_channel)
             call["conc"] = measured(grpc_load, proc.pid, sock, "call", args.concurrency, args.conc_calls,
                                     args.seconds, args.shared_channel)
-            if not args.standin:
+            if proxy_port:
                 proxied["conc"] = measured(wrk, proc.pid, proxy_port, args.concurrency, args.wrk_seconds, "nginx")
         results[f"ping/{mode}"], results[f"call/{mode}"] = ping, call
         results["modes"][mode] = {"rss": {"hwm_kb": rss.hwm_kb, "max_rss_kb": rss.max_rss_kb,

@@ -18,8 +18,14 @@ struct Levee: AsyncParsableCommand {
 
     /// `LEVEE_NIO_EXECUTOR=1` runs Swift concurrency on NIO's event loops (executor takeover), which
     /// saves a thread hop per I/O event; it must be installed before any task runs.
+    /// `LEVEE_EVENT_LOOPS=N` sets the number of event-loop threads (default: one per core), for an
+    /// agent given less CPU than the machine has.
     static func main() async {
-        if ProcessInfo.processInfo.environment["LEVEE_NIO_EXECUTOR"] == "1" {
+        let environment = ProcessInfo.processInfo.environment
+        if let loops = environment["LEVEE_EVENT_LOOPS"].flatMap(Int.init), (1...256).contains(loops) {
+            NIOSingletons.groupLoopCountSuggestion = loops
+        }
+        if environment["LEVEE_NIO_EXECUTOR"] == "1" {
             _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         }
         await main(nil)

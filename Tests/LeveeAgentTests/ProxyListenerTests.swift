@@ -208,6 +208,38 @@ struct ProxyListenerTests {
         try await server.stop()
     }
 
+    @Test("A call queued for a bulkhead slot gets it when the slot frees, and is answered")
+    func queuedForSlot() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .respond(status: 200, body: "quick")
+        server.setBehaviour(.stall(.milliseconds(300), then: .respond(status: 200, body: "slow")), forPath: "/slow")
+        try await AgentHarness.withAgent(
+            yaml: """
+                upstreams:
+                  inventory:
+                    endpoints: ["\(server.address)"]
+                    retry: { max_attempts: 1 }
+                    bulkhead: { max_concurrent: 1, max_queue: 4, queue_timeout: 5s }
+                """,
+            proxy: "127.0.0.1:0"
+        ) { agent in
+            try await withThrowingTaskGroup(of: TestHTTPResponse.self) { group in
+                group.addTask { try await Self.send(agent, host: "inventory", "/slow") }
+                try await eventually("the only slot is taken") {
+                    try await agent.upstream("inventory").inFlight == 1
+                }
+                let queued = try await Self.send(agent, host: "inventory", "/quick")
+                #expect(queued.status == 200)
+                #expect(queued.bodyString == "quick")
+                #expect(queued.header("x-levee-outcome") == "ok")
+                let slow = try #require(try await group.next())
+                #expect(slow.bodyString == "slow")
+            }
+            #expect(try await agent.upstream("inventory").inFlight == 0)
+        }
+        try await server.stop()
+    }
+
     @Test("x-levee-timeout-ms sets the deadline: 504 near it, and the upstream is told the time left")
     func deadline() async throws {
         let server = try await TestHTTPServer.start()
@@ -292,6 +324,30 @@ struct ProxyListenerTests {
             #expect(noHost.status == 400)
             #expect(noHost.bodyString.contains("Host"))
         }
+    }
+
+    @Test("With dynamic upstreams, Host: host:port calls that address; a configured name wins over its port")
+    func dynamicHost() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .respond(status: 200, body: "dynamic")
+        try await AgentHarness.withAgent(
+            yaml: """
+                dynamic_upstreams: true
+                upstreams:
+                  named: { endpoints: ["\(server.address)"] }
+                """,
+            proxy: "127.0.0.1:0"
+        ) { agent in
+            let dynamic = try await Self.send(agent, host: server.address, "/")
+            #expect(dynamic.status == 200)
+            #expect(dynamic.bodyString == "dynamic")
+            #expect(dynamic.header("x-levee-endpoint") == server.address)
+            let named = try await Self.send(agent, host: "named:1", "/")
+            #expect(named.status == 200)
+            #expect(named.header("x-levee-endpoint") == server.address)
+            #expect(try await agent.upstream(server.address).name == server.address)
+        }
+        try await server.stop()
     }
 
     @Test("A refused connect fails its attempt at once, and the answer says so cleanly (proxy and Guard.Call)")

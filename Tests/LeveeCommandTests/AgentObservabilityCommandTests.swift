@@ -104,4 +104,58 @@ struct AgentObservabilityCommandTests {
         }
         #expect(quiet.standardError.contains("http=off"))
     }
+
+    @Test("--proxy HOST:PORT overrides listen.proxy and serves calls there; --proxy off and a bad value")
+    func proxyFlag() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .respond(status: 200, body: "through the proxy")
+        let agent = try await AgentProcess.start(
+            yaml: "upstreams:\n  web: { endpoints: [\"\(server.address)\"] }",
+            arguments: ["--proxy", "127.0.0.1:0"]
+        )
+        let address = try await agent.loggedAddress("proxy")
+        let port = try #require(Int(address.split(separator: ":").last ?? ""))
+        #expect(port != 0)
+        let answer = try await TestHTTPConnection.send(port: port, headers: [("host", "web")])
+        #expect(answer.status == 200)
+        #expect(answer.bodyString == "through the proxy")
+        #expect(answer.header("x-levee-outcome") == "ok")
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit(within: .seconds(10)) == 0)
+        try await server.stop()
+
+        let off = try await AgentProcess.start(yaml: "upstreams: {}", arguments: ["--proxy", "off"])
+        #expect(try await off.loggedAddress("proxy") == "off")
+        off.signal(SIGTERM)
+        _ = await off.waitForExit(within: .seconds(10))
+
+        let bad = try await CommandRunner.levee("agent", "--proxy", "nowhere")
+        #expect(bad.status != 0)
+        #expect(bad.standardError.contains("--proxy: expected HOST:PORT (such as 127.0.0.1:9902), or off"))
+    }
+
+    @Test("SIGTERM: a proxied call in flight is answered before the agent exits")
+    func proxyDrains() async throws {
+        let server = try await TestHTTPServer.start()
+        server.behaviour = .stall(.milliseconds(1500), then: .respond(status: 200, body: "finished"))
+        let agent = try await AgentProcess.start(
+            yaml: """
+                upstreams:
+                  slow: { endpoints: ["\(server.address)"], timeouts: { connect: 1s, attempt: 10s, total: 10s } }
+                """,
+            arguments: ["--proxy", "127.0.0.1:0"]
+        )
+        let address = try await agent.loggedAddress("proxy")
+        let port = try #require(Int(address.split(separator: ":").last ?? ""))
+        try await withThrowingTaskGroup(of: TestHTTPResponse.self) { group in
+            group.addTask { try await TestHTTPConnection.send(port: port, headers: [("host", "slow")]) }
+            #expect(try await eventually(within: .seconds(10)) { server.requestCount == 1 })
+            agent.signal(SIGTERM)
+            let answer = try #require(try await group.next())
+            #expect(answer.status == 200)
+            #expect(answer.bodyString == "finished")
+        }
+        #expect(await agent.waitForExit(within: .seconds(10)) == 0)
+        try await server.stop()
+    }
 }

@@ -121,15 +121,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .refused(let answer):
             respond(answer, to: head)
         case .call(let call):
-            let service = service
             let handler = NIOLoopBound(self, eventLoop: runner.loop)
-            let submitted = runner.submit {
-                let answer = await service.answer(call)
+            service.answer(call, runner: runner) { answer in
                 handler.value.respond(answer, to: head)
-            }
-            if !submitted {
-                closing = true
-                respond(.refusal(.serviceUnavailable, "the agent is shutting down"), to: head)
             }
         }
     }
@@ -138,7 +132,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func respond(_ answer: ProxyAnswer, to head: HTTPRequestHead) {
         inFlight = false
         guard let context else { return }
-        let keepAlive = head.isKeepAlive && !closing
+        // A connection that is closing still answers what was read before the reason to close.
+        let keepAlive = head.isKeepAlive && !(closing && pending.isEmpty)
         var headers = answer.headers
         let bodyless = head.method == .HEAD || answer.status == .noContent || answer.status == .notModified
         if !bodyless || !headers.contains(name: "content-length") {

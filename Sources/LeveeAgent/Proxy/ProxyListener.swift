@@ -22,6 +22,7 @@ struct ProxyListener: Service {
     private let channels: [any Channel]
     private let socket: UnixListeningSocket?
     private let runners: [ProxyCallRunner]
+    private let service: ProxyService
     private let connections: Connections
 
     /// The open app connections, to close once the calls in flight have answered.
@@ -98,6 +99,7 @@ struct ProxyListener: Service {
             channels: channels,
             socket: socket,
             runners: runners,
+            service: service,
             connections: connections
         )
     }
@@ -121,10 +123,12 @@ struct ProxyListener: Service {
             for runner in runners {
                 group.addTask { await runner.run() }
             }
-            group.addTask { [channels, runners] in
-                // Serves until the agent shuts down; then accepts no more, and takes no new calls.
+            group.addTask { [channels, runners, service] in
+                // Serves until the agent shuts down; then accepts no more, takes no new calls, and
+                // lets those in flight answer.
                 try? await gracefulShutdown()
                 for channel in channels { try? await channel.close() }
+                await service.drain()
                 for runner in runners { runner.finish() }
             }
         }

@@ -2,43 +2,174 @@ import LeveeConfiguration
 import LeveePolicy
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
-/// What the proxy listener's connections share: the upstreams and the request body limit.
-struct ProxyService: Sendable {
+/// What the proxy listener's connections share: the upstreams, the request body limit, and the calls
+/// in flight (so that a drain lets them answer).
+///
+/// A call is driven on the event loop of the app's connection without a task while it only needs
+/// attempts (the usual case: admitted at once, one attempt): the attempt is a future of that loop's
+/// upstream connection pool, and the answer is written from its callback. A call that must wait (a
+/// backoff before a retry, a queue for a bulkhead slot), or whose upstream has no loop-bound
+/// executor, is handed to the loop's ``ProxyCallRunner``, where the runtime's async driver finishes it.
+final class ProxyService: Sendable {
     let registry: UpstreamRegistry
     /// `listen.max_request_body`.
     let maxRequestBody: Int
+    private let inFlight = Atomic<Int>(0)
+    private let draining = Atomic<Bool>(false)
+    /// Rung while draining, when a call ends.
+    private let ended = ChangeSignal()
 
-    /// Makes the guarded call `request` asks for and answers it; an unknown upstream is 404 naming the
-    /// configured ones.
-    func answer(_ request: ProxyRequest) async -> ProxyAnswer {
+    init(registry: UpstreamRegistry, maxRequestBody: Int) {
+        self.registry = registry
+        self.maxRequestBody = maxRequestBody
+    }
+
+    /// Makes the guarded call `request` asks for and hands its answer to `completion`, on the loop the
+    /// caller runs on (`runner`'s). An unknown upstream is 404 naming the configured ones; once the
+    /// listener drains, a new call is 503.
+    func answer(
+        _ request: ProxyRequest,
+        runner: ProxyCallRunner,
+        completion: @escaping @Sendable (ProxyAnswer) -> Void
+    ) {
+        guard !draining.load(ordering: .relaxed) else {
+            completion(.refusal(.serviceUnavailable, "the agent is shutting down"))
+            return
+        }
+        let runtime: UpstreamRuntime
         do {
-            return ProxyAnswer(try await call(request))
+            runtime = try checkOut(request)
         } catch {
-            let message = error.message.hasPrefix("upstream: ") ? String(error.message.dropFirst(10)) : error.message
-            let host = request.nameWithPort ?? request.name
-            switch error.code {
-            case .notFound:
-                return .refusal(.notFound, "Host \(host.debugDescription): \(message)")
-            case .invalidArgument:
-                return .refusal(.badRequest, "Host \(host.debugDescription): \(message)")
-            case .failedPrecondition:
-                return .refusal(.badGateway, "Host \(host.debugDescription): \(message)")
+            completion(Self.refusal(error, request: request))
+            return
+        }
+        inFlight.add(1, ordering: .relaxed)
+        let call = ProxyCall(
+            runtime: runtime,
+            progress: runtime.begin(.http(request.request), options: request.options),
+            request: request.request,
+            runner: runner
+        ) { [self] answer in
+            registry.checkIn(runtime)
+            completion(answer)
+            if inFlight.subtract(1, ordering: .relaxed).newValue == 0, draining.load(ordering: .relaxed) {
+                ended.notify()
+            }
+        }
+        call.step()
+    }
+
+    /// Takes no new calls, and returns once the calls in flight have answered.
+    func drain() async {
+        draining.store(true, ordering: .relaxed)
+        while true {
+            let version = ended.version
+            if inFlight.load(ordering: .relaxed) == 0 { return }
+            await ended.wait(after: version)
+        }
+    }
+
+    /// The runtime named by the `Host` header's name, else (when it has a port) the dynamic upstream
+    /// `host:port`.
+    private func checkOut(_ request: ProxyRequest) throws(UpstreamLookupError) -> UpstreamRuntime {
+        do {
+            return try registry.checkOut(named: request.name, protocolKind: .http)
+        } catch  where error.code == .notFound && request.nameWithPort != nil {
+            return try registry.checkOut(named: request.nameWithPort!, protocolKind: .http)
+        }
+    }
+
+    private static func refusal(_ error: UpstreamLookupError, request: ProxyRequest) -> ProxyAnswer {
+        let message = error.message.hasPrefix("upstream: ") ? String(error.message.dropFirst(10)) : error.message
+        let host = (request.nameWithPort ?? request.name).debugDescription
+        switch error.code {
+        case .notFound: return .refusal(.notFound, "Host \(host): \(message)")
+        case .invalidArgument: return .refusal(.badRequest, "Host \(host): \(message)")
+        case .failedPrecondition: return .refusal(.badGateway, "Host \(host): \(message)")
+        }
+    }
+}
+
+/// One proxied call in progress, driven on its loop (``ProxyService``).
+///
+/// `@unchecked Sendable`: touched only on the loop of the connection it answers (the futures of that
+/// loop's pool call back there, and the runner runs there too).
+private final class ProxyCall: @unchecked Sendable {
+    let runtime: UpstreamRuntime
+    var progress: UpstreamRuntime.CallInProgress
+    let request: HTTPUpstreamRequest
+    let runner: ProxyCallRunner
+    /// Answers the app (once).
+    let finish: @Sendable (ProxyAnswer) -> Void
+
+    init(
+        runtime: UpstreamRuntime,
+        progress: UpstreamRuntime.CallInProgress,
+        request: HTTPUpstreamRequest,
+        runner: ProxyCallRunner,
+        finish: @escaping @Sendable (ProxyAnswer) -> Void
+    ) {
+        self.runtime = runtime
+        self.progress = progress
+        self.request = request
+        self.runner = runner
+        self.finish = finish
+    }
+
+    /// Goes on until the call ends, or an attempt is out, or a wait hands it to the runner.
+    func step() {
+        while true {
+            let next = runtime.next(&progress)
+            switch next {
+            case .finished(let result):
+                finish(ProxyAnswer(result))
+                return
+            case .attempt(nil, _, _):
+                runtime.attemptFinished(
+                    &progress,
+                    .failed(.connectFailure, detail: "the endpoint list changed under the call")
+                )
+            case .attempt(let address?, let timeout, let remaining):
+                guard
+                    let executor = runtime.executor as? HTTP1Executor,
+                    let attempt = executor.executeOnCurrentLoop(
+                        request,
+                        on: address,
+                        timeout: timeout,
+                        remaining: remaining
+                    )
+                else {
+                    handOver(next)
+                    return
+                }
+                attempt.whenSuccess { [self] result in
+                    runtime.attemptFinished(&progress, result)
+                    step()
+                }
+                return
+            case .wait:
+                handOver(next)
+                return
             }
         }
     }
 
-    /// The call, on the upstream named by the `Host` header's name, else (when it has a port) on the
-    /// dynamic upstream `host:port`.
-    private func call(_ request: ProxyRequest) async throws(UpstreamLookupError) -> CallResult {
-        do {
-            return try await registry.withRuntime(named: request.name, protocolKind: .http) {
-                await $0.call(.http(request.request), options: request.options)
-            }
-        } catch  where error.code == .notFound && request.nameWithPort != nil {
-            return try await registry.withRuntime(named: request.nameWithPort!, protocolKind: .http) {
-                await $0.call(.http(request.request), options: request.options)
-            }
+    /// The runtime's async driver finishes the call from `next`, in a task of the runner: it waits,
+    /// or makes an attempt through an executor without a loop-bound path.
+    private func handOver(_ next: UpstreamRuntime.NextStep) {
+        let runtime = runtime
+        let finish = finish
+        let progress = progress
+        let submitted = runner.submit {
+            var progress = progress
+            let result = await runtime.run(&progress, from: next)
+            finish(ProxyAnswer(result))
+        }
+        if !submitted {
+            // Only when the agent is cancelled rather than drained: it is going away with the call.
+            finish(.refusal(.serviceUnavailable, "the agent is shutting down"))
         }
     }
 }

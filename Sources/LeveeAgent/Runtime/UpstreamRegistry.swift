@@ -153,9 +153,20 @@ public final class UpstreamRegistry: Sendable {
         protocolKind: UpstreamProtocol?,
         _ body: (UpstreamRuntime) async -> R
     ) async throws(UpstreamLookupError) -> R {
-        let runtime = try lookUp(named: name, protocolKind: protocolKind, checkOut: true)
-        defer { runtime.checkouts.subtract(1, ordering: .releasing) }
+        let runtime = try checkOut(named: name, protocolKind: protocolKind)
+        defer { checkIn(runtime) }
         return await body(runtime)
+    }
+
+    /// The runtime for a call, held (as ``withRuntime(named:protocolKind:_:)`` holds it) until
+    /// ``checkIn(_:)``: for a caller that cannot wrap its call in a closure.
+    func checkOut(named name: String, protocolKind: UpstreamProtocol?) throws(UpstreamLookupError) -> UpstreamRuntime {
+        try lookUp(named: name, protocolKind: protocolKind, checkOut: true)
+    }
+
+    /// Gives back a runtime from ``checkOut(named:protocolKind:)``.
+    func checkIn(_ runtime: UpstreamRuntime) {
+        runtime.checkouts.subtract(1, ordering: .releasing)
     }
 
     /// What the registry's lock found for a name.

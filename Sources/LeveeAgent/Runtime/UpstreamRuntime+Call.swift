@@ -38,6 +38,36 @@ extension UpstreamRuntime {
     /// A call that gets a slot at once and needs one attempt takes the runtime's lock twice: once to
     /// be admitted and sent, once to be recorded and finished.
     public func call(_ request: UpstreamRequest, options: GuardedCallOptions) async -> CallResult {
+        var call = begin(request, options: options)
+        return await run(&call)
+    }
+
+    /// A call in progress: the `GuardedCall`, its last step, and the shell's bookkeeping. Driven by
+    /// ``run(_:)``, or step by step (``next(_:)``, ``attemptFinished(_:_:)``) by a caller that makes
+    /// the attempt itself.
+    struct CallInProgress: Sendable {
+        var call: GuardedCall
+        var ledger: CallLedger
+        var step: GuardedCall.Step
+        var settled: CallLedger.Settled?
+        let request: UpstreamRequest
+        /// The endpoint of the attempt in progress or last made.
+        var address: EndpointAddress?
+    }
+
+    /// What a call in progress needs next.
+    enum NextStep: Sendable {
+        /// The call has ended with this result.
+        case finished(CallResult)
+        /// An attempt to make now, at `address` (nil when the endpoint list changed under the call),
+        /// then ``attemptFinished(_:_:)``.
+        case attempt(EndpointAddress?, timeout: Duration, remaining: Duration)
+        /// A wait (backoff, or a queue for a slot): for ``run(_:)``.
+        case wait
+    }
+
+    /// Starts a call: admission, under the lock.
+    func begin(_ request: UpstreamRequest, options: GuardedCallOptions) -> CallInProgress {
         let start = clock.now()
         // Only an upstream with a stale fallback keeps answers: no key to build otherwise (for gRPC it
         // would encode the whole message).
@@ -57,55 +87,111 @@ extension UpstreamRuntime {
             cacheKey: cacheKey,
             hasStaticFallback: configuration.fallback.static != nil
         )
-        var (step, settled) = advance(&call) { call, state throws(GuardedCallError) in
+        let (step, settled) = advance(&call) { call, state throws(GuardedCallError) in
             try call.start(now: start, upstream: &state.policy, using: &state.rng)
         } then: { step, _, state in
             state.counters.calls += 1
             state.callsInProgress += 1
             return ledger.bookkeep(step, now: start, in: &state)
         }
-        var address: EndpointAddress?
+        return CallInProgress(call: call, ledger: ledger, step: step, settled: settled, request: request)
+    }
+
+    /// Carries out the last step's effects and says what the call needs next.
+    func next(_ progress: inout CallInProgress) -> NextStep {
+        carryOut(progress.step.effects, endpoint: progress.address)
+        switch progress.step.action {
+        case .finish(let finish):
+            return .finished(
+                result(
+                    of: finish,
+                    settled: progress.settled,
+                    ledger: progress.ledger,
+                    request: progress.request,
+                    endpoint: progress.address
+                )
+            )
+        case .attempt(let attempt):
+            if attempt.number > 1 { metrics.recordRetry(allowed: true) }
+            progress.address = attempt.endpoint.flatMap { progress.ledger.addresses[$0] }
+            return .attempt(progress.address, timeout: attempt.timeout, remaining: attempt.remaining)
+        case .wait, .waitForSlot:
+            return .wait
+        }
+    }
+
+    /// Records the result of the attempt ``next(_:)`` asked for.
+    func attemptFinished(_ progress: inout CallInProgress, _ result: AttemptResult) {
+        var ledger = progress.ledger
+        ledger.last = result
+        let now = clock.now()
+        (progress.step, progress.settled) = advance(&progress.call) { call, state throws(GuardedCallError) in
+            try call.attemptFinished(result.report, now: now, upstream: &state.policy, using: &state.rng)
+        } then: { step, _, state in
+            ledger.bookkeep(step, now: now, in: &state)
+        }
+        progress.ledger = ledger
+    }
+
+    /// Drives a call in progress to its end: attempts through the executor, waits on the clock.
+    func run(_ progress: inout CallInProgress) async -> CallResult {
+        await run(&progress, from: next(&progress))
+    }
+
+    /// Drives a call in progress to its end, starting with `step`, which ``next(_:)`` has just given.
+    func run(_ progress: inout CallInProgress, from step: NextStep) async -> CallResult {
+        var step = step
         while true {
-            carryOut(step.effects, endpoint: address)
-            switch step.action {
-            case .finish(let finish):
-                return result(of: finish, settled: settled, ledger: ledger, request: request, endpoint: address)
-            case .attempt(let attempt):
-                if attempt.number > 1 { metrics.recordRetry(allowed: true) }
-                address = attempt.endpoint.flatMap { ledger.addresses[$0] }
+            switch step {
+            case .finished(let result):
+                return result
+            case .attempt(let address, let timeout, let remaining):
                 let result: AttemptResult
                 if let address {
                     result = await executor.execute(
-                        request,
+                        progress.request,
                         on: address,
-                        timeout: attempt.timeout,
-                        remaining: attempt.remaining
+                        timeout: timeout,
+                        remaining: remaining
                     )
                 } else {
                     result = .failed(.connectFailure, detail: "the endpoint list changed under the call")
                 }
-                ledger.last = result
-                let now = clock.now()
-                (step, settled) = advance(&call) { call, state throws(GuardedCallError) in
-                    try call.attemptFinished(result.report, now: now, upstream: &state.policy, using: &state.rng)
-                } then: { step, _, state in
-                    ledger.bookkeep(step, now: now, in: &state)
-                }
-            case .wait(let until):
-                let cancelled = (try? await clock.sleep(until: until)) == nil
-                let now = clock.now()
-                (step, settled) = advance(&call) { call, state throws(GuardedCallError) in
-                    cancelled
-                        ? try call.waitCancelled(now: now, upstream: &state.policy)
-                        : try call.waitElapsed(now: now, upstream: &state.policy, using: &state.rng)
-                } then: { step, _, state in
-                    ledger.bookkeep(step, now: now, in: &state)
-                }
-            case .waitForSlot(let ticket, let until):
-                (step, settled) = await queue(&call, for: ticket, until: until) { step, _, now, state in
-                    ledger.bookkeep(step, now: now, in: &state)
-                }
+                attemptFinished(&progress, result)
+            case .wait:
+                await wait(&progress)
             }
+            step = next(&progress)
+        }
+    }
+
+    /// Waits as the last step asks (a backoff, or the queue for a slot), then tells the call.
+    private func wait(_ progress: inout CallInProgress) async {
+        switch progress.step.action {
+        case .wait(let until):
+            let cancelled = (try? await clock.sleep(until: until)) == nil
+            let now = clock.now()
+            var ledger = progress.ledger
+            (progress.step, progress.settled) = advance(&progress.call) { call, state throws(GuardedCallError) in
+                cancelled
+                    ? try call.waitCancelled(now: now, upstream: &state.policy)
+                    : try call.waitElapsed(now: now, upstream: &state.policy, using: &state.rng)
+            } then: { step, _, state in
+                ledger.bookkeep(step, now: now, in: &state)
+            }
+            progress.ledger = ledger
+        case .waitForSlot(let ticket, let until):
+            var ledger = progress.ledger
+            (progress.step, progress.settled) = await queue(&progress.call, for: ticket, until: until) {
+                step,
+                _,
+                now,
+                state in
+                ledger.bookkeep(step, now: now, in: &state)
+            }
+            progress.ledger = ledger
+        case .attempt, .finish:
+            preconditionFailure("\(configuration.name): wait() without a wait to do")
         }
     }
 

@@ -109,11 +109,16 @@ final class AgentProcess: Sendable {
     var standardError: String { child.standardError }
 
     func httpAddress(within timeout: Duration = .seconds(10)) async throws -> String {
+        try await loggedAddress("http", within: timeout)
+    }
+
+    /// The `host:port` the agent's start line names for `key` (`http`, `proxy`).
+    func loggedAddress(_ key: String, within timeout: Duration = .seconds(10)) async throws -> String {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
             let log = standardError
-            for marker in ["http=", "\"http\":\""] {
+            for marker in [" \(key)=", "\"\(key)\":\""] {
                 if let range = log.range(of: marker) {
                     let address = log[range.upperBound...].prefix { !" \"\n,}".contains($0) }
                     if !address.isEmpty { return String(address) }
@@ -121,7 +126,7 @@ final class AgentProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw ChildProcess.Failure(description: "the agent did not log its HTTP address: \(standardError)")
+        throw ChildProcess.Failure(description: "the agent did not log its \(key) address: \(standardError)")
     }
 
     /// Polls until the agent has exited, at most `timeout`; its status, or nil when still running.

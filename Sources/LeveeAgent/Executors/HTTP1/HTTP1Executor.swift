@@ -78,6 +78,23 @@ public final class HTTP1Executor: UpstreamExecutor {
         }
     }
 
+    /// Starts an attempt on the pool of the event loop the caller runs on, for a caller that drives
+    /// its call on that loop (the proxy listener); nil when the caller is not on one of the group's
+    /// loops. The future completes on that loop.
+    func executeOnCurrentLoop(
+        _ request: HTTPUpstreamRequest,
+        on endpoint: EndpointAddress,
+        timeout: Duration,
+        remaining: Duration
+    ) -> EventLoopFuture<AttemptResult>? {
+        guard let current = MultiThreadedEventLoopGroup.currentEventLoop,
+            let pool = pools.first(where: { $0.loop === current })
+        else { return nil }
+        let exchange = HTTP1Exchange(promise: current.makePromise())
+        pool.execute(request, on: endpoint, timeout: timeout, remaining: remaining, exchange: exchange)
+        return exchange.promise.futureResult
+    }
+
     public func shutdown() async {
         for pool in pools {
             try? await pool.loop.submit { pool.shutdown() }.get()
