@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 
 /// Tells systemd how the agent is doing, by the `sd_notify` protocol: one datagram per state, of
@@ -94,9 +95,10 @@ public final class SystemdNotifier: Sendable {
 
     /// `CLOCK_MONOTONIC` now, in microseconds: the clock systemd compares `MONOTONIC_USEC` with.
     public static func monotonicMicroseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1_000
+        // Dispatch's uptime is CLOCK_MONOTONIC on Linux. (Not clock_gettime here: importing `timespec`
+        // in this module made `stat` resolve to CoreFoundation under MemberImportVisibility in a
+        // whole-module build, breaking UnixListeningSocket.)
+        DispatchTime.now().uptimeNanoseconds / 1_000
     }
 
     /// `sockaddr_un` for a path (`/run/systemd/notify`) or an abstract name (`@name`: a leading NUL
