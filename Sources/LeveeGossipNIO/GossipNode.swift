@@ -167,7 +167,12 @@ public final class GossipNode: Service, Sendable {
     @discardableResult
     public func join(_ seeds: [String]) async throws -> Int {
         var addresses: [NodeAddress] = []
-        for seed in seeds { addresses.append(try GossipSeed(seed).resolve()) }
+        // A name stands for every address it resolves to (a headless Service: one per pod).
+        for seed in seeds {
+            for address in try GossipSeed(seed).resolveAll() where !addresses.contains(address) {
+                addresses.append(address)
+            }
+        }
         try await core.waitUntilRunning()
         let result = await core.join(addresses)
         guard result.contacted > 0 else {

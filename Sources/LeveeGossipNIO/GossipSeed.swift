@@ -1,6 +1,10 @@
 public import LeveeGossip
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A member to join, written `host:port` or `[ipv6]:port` (serf `-join`; memberlist `Join` also
 /// takes `name/host:port`, whose name part is ignored here).
 public struct GossipSeed: Hashable, Sendable, CustomStringConvertible {
@@ -46,18 +50,46 @@ public struct GossipSeed: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    /// The seed's memberlist address; a host name is resolved (blocking, as Go's resolver is).
-    public func resolve() throws(GossipNodeError) -> NodeAddress {
-        let socketAddress: SocketAddress
-        do {
-            socketAddress = try SocketAddress.makeAddressResolvingHost(host, port: port)
-        } catch {
-            throw GossipNodeError(.invalidSeed, "cannot resolve \(host): \(error)")
+    /// Every address the seed's host resolves to, in the resolver's order, without repeats (memberlist
+    /// `resolveAddr` joins them all). A Kubernetes headless Service name resolves to one address per
+    /// ready pod, the agent's own among them: joining only the first could mean joining itself.
+    public func resolveAll() throws(GossipNodeError) -> [NodeAddress] {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            let reason = status == 0 ? "no address" : String(cString: gai_strerror(status))
+            throw GossipNodeError(.invalidSeed, "cannot resolve \(host): \(reason)")
         }
-        guard let address = NodeAddress(ip: socketAddress.gossipAddressBytes, port: UInt16(port)) else {
-            throw GossipNodeError(.invalidSeed, "\(host) resolved to \(socketAddress), not an IP address")
+        defer { freeaddrinfo(first) }
+        var addresses: [NodeAddress] = []
+        var next: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = next {
+            next = entry.pointee.ai_next
+            guard let socketAddress = entry.pointee.ai_addr else { continue }
+            let resolved: SocketAddress
+            switch entry.pointee.ai_family {
+            case AF_INET:
+                resolved = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    SocketAddress($0.pointee, host: host)
+                }
+            case AF_INET6:
+                resolved = socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    SocketAddress($0.pointee, host: host)
+                }
+            default:
+                continue
+            }
+            if let address = NodeAddress(ip: resolved.gossipAddressBytes, port: UInt16(port)),
+                !addresses.contains(address)
+            {
+                addresses.append(address)
+            }
         }
-        return address
+        guard !addresses.isEmpty else { throw GossipNodeError(.invalidSeed, "\(host) resolved to no IP address") }
+        return addresses
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

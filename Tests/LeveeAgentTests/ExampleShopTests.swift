@@ -12,8 +12,8 @@ struct ExampleShopTests {
         "The example shop shows recommendations at FULL, a generic list at DEGRADED, the cached page and a banner at MINIMAL"
     )
     func shopFollowsTheLevel() async throws {
-        let stubs = try await Python.generateStubs()
-        defer { try? FileManager.default.removeItem(atPath: stubs) }
+        let package = try await Python.installPackage()
+        defer { try? FileManager.default.removeItem(atPath: package) }
         let recommendations = try await TestHTTPServer.start()
         recommendations.behaviour = .respond(status: 200, body: "Levee mug, Sandbag XL")
         let healthy = try await TestHTTPServer.start()
@@ -21,12 +21,12 @@ struct ExampleShopTests {
         try await AgentHarness.withAgent(
             yaml: DegradationTests.shop(recommendations: recommendations.address, essentials: healthy.address)
         ) { agent in
-            let portFile = "\(stubs)/shop.port"
+            let portFile = "\(package)/shop.port"
             let shop = Process()
             shop.executableURL = URL(fileURLWithPath: Python.executable)
             shop.arguments = [
                 Python.path("examples/shop/shop.py"), "--socket", agent.configuration.listen.socket,
-                "--listen", "127.0.0.1:0", "--port-file", portFile, "--stubs", stubs,
+                "--listen", "127.0.0.1:0", "--port-file", portFile, "--python-path", package,
             ]
             shop.standardOutput = FileHandle.nullDevice
             shop.standardError = FileHandle.nullDevice

@@ -20,50 +20,30 @@ Run it beside an agent whose configuration has the three upstreams and rules lik
     minimal:
       - open: [payments, inventory]
 
-Usage: shop.py [--socket PATH] [--listen HOST:PORT] [--port-file FILE] [--stubs DIR]
+Usage: shop.py [--socket PATH] [--listen HOST:PORT] [--port-file FILE] [--python-path DIR]
 
-The stubs are generated from proto/ with grpc_tools when --stubs is not given (needs
-python3-grpcio and python3-grpc-tools). GET / is the page; GET /level the level as JSON.
+It calls the agent through the `levee` package (clients/python: `pip install ./clients/python`);
+--python-path names a folder where the package is installed (`pip install --target DIR`) when it is
+not in site-packages. GET / is the page; GET /level the level as JSON.
 """
 
 import argparse
 import html
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 POPULAR = ["Rain boots", "Sandbags", "Umbrella", "Tide table"]
-
-
-def generate_stubs(directory):
-    """Generates levee/v1/guard_pb2*.py from the repository's proto/ into `directory`."""
-    proto = os.path.join(ROOT, "proto")
-    subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", "-I", proto, f"--python_out={directory}",
-         f"--grpc_python_out={directory}", os.path.join(proto, "levee/v1/guard.proto")],
-        check=True,
-    )
-
-
-def default_socket():
-    if os.environ.get("LEVEE_SOCKET"):
-        return os.environ["LEVEE_SOCKET"]
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    return os.path.join(runtime, "levee", "levee.sock") if runtime else f"/tmp/levee-{os.getuid()}/levee.sock"
 
 
 class Shop:
     """The page and the level it is rendered at. Watch updates the level from a thread of its own."""
 
-    def __init__(self, guard_pb2, stub):
-        self.pb = guard_pb2
-        self.stub = stub
+    def __init__(self, client):
+        self.client = client
         self.lock = threading.Lock()
         self.level = "UNKNOWN"
         self.reasons = []
@@ -76,21 +56,20 @@ class Shop:
         backoff = 0.1
         while True:
             try:
-                for event in self.stub.Watch(self.pb.WatchRequest()):
+                for change in self.client.watch():
                     backoff = 0.1
-                    if event.HasField("level"):
-                        self.set_level(event.level)
+                    if change.level is not None:
+                        self.set_level(change.level.name, change.reasons)
             except Exception as error:  # the agent restarted or is not up yet
                 print(f"shop: watch: {error.__class__.__name__}; retrying in {backoff:.1f}s", file=sys.stderr)
             time.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
 
-    def set_level(self, state):
-        name = self.pb.ServiceLevel.Name(state.level).removeprefix("SERVICE_LEVEL_")
+    def set_level(self, name, reasons):
         with self.lock:
             if name != self.level:
-                print(f"shop: service level {name}: {'; '.join(state.reasons) or 'all features on'}", file=sys.stderr)
-            self.level, self.reasons = name, list(state.reasons)
+                print(f"shop: service level {name}: {'; '.join(reasons) or 'all features on'}", file=sys.stderr)
+            self.level, self.reasons = name, list(reasons)
 
     def current(self):
         with self.lock:
@@ -100,16 +79,9 @@ class Shop:
 
     def recommendations(self):
         """Personalised picks through the agent; the agent's fallback or the generic list otherwise."""
-        response = self.stub.Call(
-            self.pb.CallRequest(
-                upstream="recommendations",
-                http=self.pb.HttpRequest(method="GET", path="/recommendations?user=42"),
-                timeout_ms=300,
-            ),
-            timeout=1,
-        )
-        if response.outcome == self.pb.OUTCOME_OK or response.fallback != self.pb.FALLBACK_NONE:
-            return "Recommended for you", response.http.body.decode(errors="replace")
+        response = self.client.call("recommendations", "GET", "/recommendations?user=42", timeout=0.3)
+        if response.ok or response.fallback:  # the upstream's answer, or the agent's fallback (STALE, STATIC)
+            return "Recommended for you", response.body.decode(errors="replace")
         return "Popular right now", ", ".join(POPULAR)
 
     def render(self):
@@ -170,21 +142,17 @@ def serve(shop, listen, port_file):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--socket", default=default_socket(), help="the agent's app socket")
+    parser.add_argument("--socket", help="the agent's app socket (default: $LEVEE_SOCKET, else the agent's default)")
     parser.add_argument("--listen", default="127.0.0.1:8000", help="HOST:PORT for the page (port 0: any)")
     parser.add_argument("--port-file", help="write the bound port here once listening")
-    parser.add_argument("--stubs", help="a folder with levee/v1/guard_pb2*.py (generated when absent)")
+    parser.add_argument("--python-path", help="a folder where the levee package is installed (pip --target)")
     arguments = parser.parse_args()
 
-    stubs = arguments.stubs or tempfile.mkdtemp(prefix="levee-shop-stubs-")
-    if not arguments.stubs:
-        generate_stubs(stubs)
-    sys.path.insert(0, stubs)
-    import grpc
-    from levee.v1 import guard_pb2, guard_pb2_grpc
+    if arguments.python_path:
+        sys.path.insert(0, arguments.python_path)
+    import levee
 
-    channel = grpc.insecure_channel(f"unix://{arguments.socket}")
-    shop = Shop(guard_pb2, guard_pb2_grpc.GuardStub(channel))
+    shop = Shop(levee.Levee(arguments.socket))
     threading.Thread(target=shop.watch_forever, daemon=True).start()
     serve(shop, arguments.listen, arguments.port_file)
 

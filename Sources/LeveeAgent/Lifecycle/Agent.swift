@@ -124,7 +124,8 @@ public struct Agent: Sendable {
             ),
             services: [GuardService(registry: registry, clock: clock)]
         )
-        let reloader = Reloader(registry: registry, logger: logger, load: load)
+        let notifier = SystemdNotifier.fromProcessEnvironment()
+        let reloader = Reloader(registry: registry, logger: logger, notifier: notifier, load: load)
         let adminServer = GRPCServer(
             transport: .http2NIOPosix(
                 listeningSocketDescriptor: Int(adminSocket.descriptor),
@@ -175,8 +176,10 @@ public struct Agent: Sendable {
                 handlerExecutor: EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)
             ),
             ServerService(server: adminServer, socket: adminSocket, logger: logger, handlerExecutor: nil),
-            DrainNotice(readiness: readiness),
         ]
+        // Under systemd (`Type=notify`): READY=1, the watchdog, STOPPING=1 (``SystemdNotifier``).
+        if let notifier { services.append(SystemdNotifyService(notifier: notifier)) }
+        services.append(DrainNotice(readiness: readiness))
         self.services = services
     }
 

@@ -6,15 +6,19 @@ public struct Reloader: Sendable {
     let registry: UpstreamRegistry
     let load: @Sendable (String) throws -> AgentConfiguration
     let logger: Logger
+    /// Told `RELOADING=1` then `READY=1` around each reload, when systemd runs the agent.
+    let notifier: SystemdNotifier?
 
     public init(
         registry: UpstreamRegistry,
         logger: Logger,
+        notifier: SystemdNotifier? = nil,
         load: @escaping @Sendable (String) throws -> AgentConfiguration
     ) {
         self.registry = registry
         self.load = load
         self.logger = logger
+        self.notifier = notifier
     }
 
     /// Whether there is a file to reload: false when the agent runs on built-in defaults.
@@ -27,6 +31,10 @@ public struct Reloader: Sendable {
     public func reload(trigger: String = "levee reload") throws(ReloadError) -> UpstreamRegistry.ReloadSummary {
         let current = registry.configuration
         guard let path = current.sourcePath else { throw .noFile }
+        // systemd ≥ 253 holds the unit in "reloading" until READY=1, which follows whatever the result:
+        // a refused file leaves the agent serving on the configuration it had.
+        notifier?.send(.reloading(monotonicMicroseconds: SystemdNotifier.monotonicMicroseconds()))
+        defer { notifier?.send(.ready) }
         do {
             let next = try load(path)
             if next.listen != current.listen {

@@ -38,6 +38,15 @@ struct AgentCommand: AsyncParsableCommand {
     )
     var proxy: String?
 
+    @Option(
+        name: .customLong("gossip-advertise"),
+        help: """
+            Override gossip.advertise: HOST:PORT peers reach this member at (in a pod: \
+            --gossip-advertise=$(POD_IP):7946, the pod IP from the downward API).
+            """
+    )
+    var gossipAdvertise: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -66,17 +75,22 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let httpOverride = try Self.addressOverride(http, flag: "--http", example: ListenConfiguration.defaultHTTP)
         let proxyOverride = try Self.addressOverride(proxy, flag: "--proxy", example: ListenConfiguration.defaultProxy)
+        if let gossipAdvertise, EndpointAddress.parse(Substring(gossipAdvertise), portRange: 1...65535) == nil {
+            throw ValidationError("--gossip-advertise: expected HOST:PORT (such as 10.0.0.7:7946)")
+        }
         let environment = ProcessInfo.processInfo.environment
         let uid = getuid()
         // The command line wins over the file, at start and at every reload alike: a reload must not
         // report the file's sockets while the agent listens on the ones given here.
-        let (socket, adminSocket) = (socket, adminSocket)
+        let (socket, adminSocket, gossipAdvertise) = (socket, adminSocket, gossipAdvertise)
         let overridden: @Sendable (AgentConfiguration) -> AgentConfiguration = { loaded in
             var configuration = loaded
             if let socket { configuration.listen.socket = socket }
             if let adminSocket { configuration.listen.adminSocket = adminSocket }
             if let httpOverride { configuration.listen.http = httpOverride }
             if let proxyOverride { configuration.listen.proxy = proxyOverride }
+            // One ConfigMap serves every pod; each pod's own address comes from the command line.
+            if let gossipAdvertise { configuration.gossip?.advertise = gossipAdvertise }
             return configuration
         }
         let load: @Sendable (String) throws -> AgentConfiguration = { path in

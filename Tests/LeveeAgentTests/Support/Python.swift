@@ -30,4 +30,20 @@ enum Python {
         try #require(generated.status == 0, "grpc_tools.protoc failed: \(generated.output)")
         return stubs
     }
+
+    /// A new folder where the `levee` package (clients/python) is installed, built from the source
+    /// tree as `pip install` builds it (its stubs generated from proto/); the caller removes it.
+    static func installPackage() async throws -> String {
+        let target = try AgentHarness.makeDirectory()
+        let built = try await ChildProcess.run(
+            executable,
+            [
+                "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "--target",
+                target, path("clients/python"),
+            ]
+        )
+        try #require(built.status == 0, "pip install clients/python failed: \(built.output)")
+        try? FileManager.default.removeItem(atPath: path("clients/python/build"))
+        return target
+    }
 }
