@@ -43,7 +43,7 @@ public struct UpstreamMetrics: Sendable {
                 }
             )
         }
-        calls = counters(MetricName.calls, by: "outcome", CallOutcome.allCases) { $0.metricLabel }
+        calls = counters(MetricName.calls, by: "outcome", CallOutcome.allCases) { $0.name }
         // The series chaos faults will count under: shown at 0 from the start, as every outcome is.
         _ = Counter(label: MetricName.calls, dimensions: label + [("outcome", "fault_injected")], factory: factory)
         attempts = Counter(label: MetricName.attempts, dimensions: label, factory: factory)
@@ -75,20 +75,5 @@ public struct UpstreamMetrics: Sendable {
 
     func reject(_ cause: RejectionCause) {
         rejections[cause]?.increment()
-    }
-}
-
-extension CallOutcome {
-    /// The `outcome` label value: the API's name in lower case, without its prefix.
-    var metricLabel: String {
-        switch self {
-        case .ok: "ok"
-        case .upstreamFailure: "upstream_failure"
-        case .timeout: "timeout"
-        case .connectFailure: "connect_failure"
-        case .circuitOpen: "circuit_open"
-        case .bulkheadFull: "bulkhead_full"
-        case .noHealthyEndpoint: "no_healthy_endpoint"
-        }
     }
 }

@@ -37,16 +37,16 @@ struct ProxyAnswer: Sendable {
         } else {
             switch result.outcome {
             case .circuitOpen, .bulkheadFull, .noHealthyEndpoint:
-                self = .refusal(.serviceUnavailable, "\(result.outcome.metricLabel): \(result.detail)")
+                self = .refusal(.serviceUnavailable, "\(result.outcome.name): \(result.detail)")
                 let seconds = max(1, ((result.retryAfter?.nanoseconds ?? 0) + 999_999_999) / 1_000_000_000)
                 headers.add(name: "retry-after", value: String(seconds))
             case .timeout:
                 self = .refusal(.gatewayTimeout, "timeout: \(result.detail)")
             case .connectFailure, .upstreamFailure, .ok:
-                self = .refusal(.badGateway, "\(result.outcome.metricLabel): \(result.detail)")
+                self = .refusal(.badGateway, "\(result.outcome.name): \(result.detail)")
             }
         }
-        headers.add(name: Header.outcome, value: result.outcome.metricLabel)
+        headers.add(name: Header.outcome, value: result.outcome.name)
         headers.add(name: Header.attempts, value: String(result.attempts))
         if let endpoint = result.endpoint { headers.add(name: Header.endpoint, value: endpoint.description) }
         switch result.fallback {

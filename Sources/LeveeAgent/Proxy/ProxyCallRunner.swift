@@ -1,11 +1,12 @@
 import NIOCore
 
-/// Runs the proxy listener's calls of one event loop as child tasks of one task group, each on that
-/// loop: a connection's handler submits a call, and the call's answer is written from the same
-/// thread.
+/// Runs the proxied calls of one event loop that must wait (a backoff before a retry, a queue for a
+/// bulkhead slot), as child tasks of one task group, each on that loop, so that the call's answer is
+/// written from the connection's own thread. (A call that needs only attempts never comes here: see
+/// ``ProxyCall``.)
 ///
-/// The group belongs to the listener's service, so every call is owned: when the listener drains,
-/// ``finish()`` stops new calls and ``run()`` returns once those in flight have answered.
+/// The group belongs to the listener's service, so every call is owned: when the listener drains, it
+/// waits for the calls in flight, then ``finish()`` ends ``run()``.
 final class ProxyCallRunner: Sendable {
     typealias Call = @Sendable () async -> Void
 

@@ -28,3 +28,19 @@ public enum FallbackKind: Hashable, Sendable {
     /// The configured fixed answer.
     case `static`
 }
+
+extension CallOutcome {
+    /// The outcome's name: the API's in lower case without its prefix (`ok`, `circuit_open`). The
+    /// `outcome` label of the metrics and the proxy listener's `x-levee-outcome` header.
+    public var name: String {
+        switch self {
+        case .ok: "ok"
+        case .upstreamFailure: "upstream_failure"
+        case .timeout: "timeout"
+        case .connectFailure: "connect_failure"
+        case .circuitOpen: "circuit_open"
+        case .bulkheadFull: "bulkhead_full"
+        case .noHealthyEndpoint: "no_healthy_endpoint"
+        }
+    }
+}

@@ -59,9 +59,8 @@ extension UpstreamRuntime {
     enum NextStep: Sendable {
         /// The call has ended with this result.
         case finished(CallResult)
-        /// An attempt to make now, at `address` (nil when the endpoint list changed under the call),
-        /// then ``attemptFinished(_:_:)``.
-        case attempt(EndpointAddress?, timeout: Duration, remaining: Duration)
+        /// An attempt to make now, at `address`, then ``attemptFinished(_:_:)``.
+        case attempt(EndpointAddress, timeout: Duration, remaining: Duration)
         /// A wait (backoff, or a queue for a slot): for ``run(_:)``.
         case wait
     }
@@ -97,26 +96,33 @@ extension UpstreamRuntime {
         return CallInProgress(call: call, ledger: ledger, step: step, settled: settled, request: request)
     }
 
-    /// Carries out the last step's effects and says what the call needs next.
+    /// Carries out the last step's effects and says what the call needs next. An attempt that names
+    /// no endpoint fails here as a connect failure, and the call goes on.
     func next(_ progress: inout CallInProgress) -> NextStep {
-        carryOut(progress.step.effects, endpoint: progress.address)
-        switch progress.step.action {
-        case .finish(let finish):
-            return .finished(
-                result(
-                    of: finish,
-                    settled: progress.settled,
-                    ledger: progress.ledger,
-                    request: progress.request,
-                    endpoint: progress.address
+        while true {
+            carryOut(progress.step.effects, endpoint: progress.address)
+            switch progress.step.action {
+            case .finish(let finish):
+                return .finished(
+                    result(
+                        of: finish,
+                        settled: progress.settled,
+                        ledger: progress.ledger,
+                        request: progress.request,
+                        endpoint: progress.address
+                    )
                 )
-            )
-        case .attempt(let attempt):
-            if attempt.number > 1 { metrics.recordRetry(allowed: true) }
-            progress.address = attempt.endpoint.flatMap { progress.ledger.addresses[$0] }
-            return .attempt(progress.address, timeout: attempt.timeout, remaining: attempt.remaining)
-        case .wait, .waitForSlot:
-            return .wait
+            case .attempt(let attempt):
+                if attempt.number > 1 { metrics.recordRetry(allowed: true) }
+                progress.address = attempt.endpoint.flatMap { progress.ledger.addresses[$0] }
+                guard let address = progress.address else {
+                    attemptFinished(&progress, .failed(.connectFailure, detail: "the call was given no endpoint"))
+                    continue
+                }
+                return .attempt(address, timeout: attempt.timeout, remaining: attempt.remaining)
+            case .wait, .waitForSlot:
+                return .wait
+            }
         }
     }
 
@@ -146,17 +152,12 @@ extension UpstreamRuntime {
             case .finished(let result):
                 return result
             case .attempt(let address, let timeout, let remaining):
-                let result: AttemptResult
-                if let address {
-                    result = await executor.execute(
-                        progress.request,
-                        on: address,
-                        timeout: timeout,
-                        remaining: remaining
-                    )
-                } else {
-                    result = .failed(.connectFailure, detail: "the endpoint list changed under the call")
-                }
+                let result = await executor.execute(
+                    progress.request,
+                    on: address,
+                    timeout: timeout,
+                    remaining: remaining
+                )
                 attemptFinished(&progress, result)
             case .wait:
                 await wait(&progress)

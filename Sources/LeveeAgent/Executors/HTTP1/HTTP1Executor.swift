@@ -39,11 +39,15 @@ public final class HTTP1Executor: UpstreamExecutor {
         pools = group.makeIterator().map { HTTP1ConnectionPool(loop: $0, settings: settings) }
     }
 
+    /// The pool of the loop the caller runs on, if it runs on one of the group's loops.
+    private func currentPool() -> HTTP1ConnectionPool? {
+        guard let current = MultiThreadedEventLoopGroup.currentEventLoop else { return nil }
+        return pools.first { $0.loop === current }
+    }
+
     /// The pool of the loop the caller runs on, or of the group's next loop.
     private func pool() -> HTTP1ConnectionPool {
-        if let current = MultiThreadedEventLoopGroup.currentEventLoop {
-            for pool in pools where pool.loop === current { return pool }
-        }
+        if let pool = currentPool() { return pool }
         let next = group.next()
         return pools.first { $0.loop === next } ?? pools[0]
     }
@@ -87,10 +91,8 @@ public final class HTTP1Executor: UpstreamExecutor {
         timeout: Duration,
         remaining: Duration
     ) -> EventLoopFuture<AttemptResult>? {
-        guard let current = MultiThreadedEventLoopGroup.currentEventLoop,
-            let pool = pools.first(where: { $0.loop === current })
-        else { return nil }
-        let exchange = HTTP1Exchange(promise: current.makePromise())
+        guard let pool = currentPool() else { return nil }
+        let exchange = HTTP1Exchange(promise: pool.loop.makePromise())
         pool.execute(request, on: endpoint, timeout: timeout, remaining: remaining, exchange: exchange)
         return exchange.promise.futureResult
     }
