@@ -150,6 +150,24 @@ struct AgentCommandTests {
         #expect(!FileManager.default.fileExists(atPath: agent.adminSocket))
         try await server.stop()
     }
+
+    @Test("SIGTERM the moment the agent says it listens: it drains and exits 0, never dies of the signal")
+    func sigtermAtOnce() async throws {
+        // The signals must be trapped before the line: a supervisor (or a test) may act on it at once.
+        for _ in 0..<5 {
+            let agent = try await AgentProcess.start(yaml: "upstreams: {}", arguments: ["--proxy", "127.0.0.1:0"])
+            // Polled closely (loggedAddress polls every 20 ms), to signal within a millisecond or so.
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(10)
+            while !agent.standardError.contains("levee agent listening") && clock.now < deadline {
+                try await Task.sleep(for: .microseconds(200))
+            }
+            agent.signal(SIGTERM)
+            let status = await agent.waitForExit(within: .seconds(10))
+            #expect(status == 0, "\(agent.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: agent.socket))
+        }
+    }
 }
 
 /// `levee agent` with a gossip section, beside a real `serf agent`.

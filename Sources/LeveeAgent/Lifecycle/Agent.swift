@@ -195,9 +195,14 @@ public struct Agent: Sendable {
     /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then drains and cleans up. When it
     /// handles signals, SIGHUP reloads the configuration file.
     public func run() async throws {
-        // Trap SIGHUP first, before the servers answer: its default action would end the agent. The
-        // reload service goes before DrainNotice, which must stay the first to hear of a shutdown.
+        // Trap the signals before the agent says it is listening: its listeners already accept, and
+        // a SIGTERM that came between that line and the service group's own trap would end the agent
+        // at once (the default action) instead of draining. (The group traps signals only once it
+        // runs; so the agent traps them itself and asks the group to shut down.) SIGHUP too: its
+        // default action would end the agent. The reload service goes before DrainNotice, which must
+        // stay the first to hear of a shutdown.
         var services = services
+        let shutdownSignals = handlesSignals ? await UnixSignalsSequence(trapping: .sigterm, .sigint) : nil
         if handlesSignals {
             let hangups = await UnixSignalsSequence(trapping: .sighup)
             services.insert(
@@ -205,6 +210,12 @@ public struct Agent: Sendable {
                 at: services.count - 1
             )
         }
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = drainTimeout
+        let group = ServiceGroup(configuration: groupConfiguration)
         readiness.serve()
         logger.notice(
             "levee agent listening",
@@ -216,14 +227,21 @@ public struct Agent: Sendable {
                 "config": "\(configuration.sourcePath ?? "built-in defaults")",
             ]
         )
-        var groupConfiguration = ServiceGroupConfiguration(
-            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [],
-            logger: logger
-        )
-        groupConfiguration.maximumGracefulShutdownDuration = drainTimeout
-        let group = ServiceGroup(configuration: groupConfiguration)
-        try await group.run()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            if let shutdownSignals {
+                tasks.addTask { [logger] in
+                    // A second signal while draining changes nothing (--drain-timeout bounds it).
+                    for await signal in shutdownSignals {
+                        logger.info("shutting down", metadata: ["signal": "\(signal)"])
+                        await group.triggerGracefulShutdown()
+                    }
+                }
+            }
+            tasks.addTask { try await group.run() }
+            // The group ends first (the signals never do): stop waiting for signals.
+            defer { tasks.cancelAll() }
+            try await tasks.next()
+        }
         logger.notice("levee agent stopped")
     }
 }

@@ -80,6 +80,12 @@ public struct UnixListeningSocket: Sendable {
         }
     }
 
+    /// Whether a client's connection waits in the accept queue (the descriptor polls readable).
+    public var hasPendingConnections: Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0 && entry.revents & Int16(POLLIN) != 0
+    }
+
     /// Closes the descriptor and removes the file, for a start that failed before the server took it.
     public func abandon() {
         close(descriptor)
