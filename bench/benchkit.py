@@ -3,6 +3,7 @@
 an open-loop load at a fixed rate, and the agent's /metrics. Python 3 stdlib only."""
 
 import atexit
+import datetime
 import http.client
 import json
 import os
@@ -345,6 +346,14 @@ def revision():
     r = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
                        stderr=subprocess.DEVNULL, text=True)
     return r.stdout.strip() or "?"
+
+
+def binary(levee):
+    """What the report says about the agent binary: its path, `--version` and modification time (the
+    tree the script runs from may be newer than the binary)."""
+    r = subprocess.run([levee, "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    mtime = datetime.datetime.fromtimestamp(os.path.getmtime(levee), datetime.timezone.utc)
+    return f"`{levee}` ({r.stdout.strip() or '?'}, file dated {mtime.strftime('%Y-%m-%d %H:%M UTC')})"
 
 
 def loadavg():

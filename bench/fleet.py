@@ -300,7 +300,7 @@ def report(args, results, wall, load_before, load_after):
             f"sent {r['sent']} (dropped {r['dropped']}); pool ready {r['pool_ready_s']:.1f} s after spawn; "
             f"levee_breaker_open at the end {[int(x) for x in r['breaker_open_gauge']]}")
     head = (f"Measured {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on "
-            f"{bk.machine()}; Levee {bk.revision()} (`{args.levee}`); {args.agents} agents, app load per agent "
+            f"{bk.machine()}; scripts at {bk.revision()}, agent {bk.binary(args.levee)}; {args.agents} agents, app load per agent "
             f"(req/s) {args.rates}; {args.healthy:g} s healthy, then sick ({args.sickness}); {args.rounds} rounds, "
             f"modes alternating; wall time {wall:.0f} s; load average before {load_before}, after {load_after}. "
             f"Medians over the rounds, (min–max).")

@@ -239,7 +239,7 @@ def report(args, results, wall, load_before, load_after):
                       f"{r['dropped']}), A {r['a']}, B {r['b']}, C {r['c']}, 200s {r['ok']}, outcomes "
                       f"{json.dumps(r['outcomes'], sort_keys=True)}")
     head = (f"Measured {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on "
-            f"{bk.machine()}; Levee {bk.revision()} (`{args.levee}`); C fails {args.fail_rate:.0%} of its calls; "
+            f"{bk.machine()}; scripts at {bk.revision()}, agent {bk.binary(args.levee)}; C fails {args.fail_rate:.0%} of its calls; "
             f"{args.rate:g} requests/s to A for {args.seconds:g} s per round, {args.rounds} rounds, modes "
             f"alternating; wall time {wall:.0f} s; load average before {load_before}, after {load_after}. "
             f"Medians over the rounds, (min–max).")
