@@ -44,6 +44,7 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing benchkit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchkit as bk  # noqa: E402
 
