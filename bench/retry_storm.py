@@ -21,7 +21,9 @@ Every agent's one upstream has `retry: { max_attempts: 4 }`: 3 retries, the firs
 the default backoff (full jitter, base 25 ms, max 1 s); GET is idempotent, so 5xx answers are retried.
 The breaker is configured so it is never hit (`window: { kind: count, size: 100000 }, min_calls:
 100000`: it cannot trip before an agent has recorded 100 000 attempts) and the script checks, from each
-agent's /metrics, that no breaker left CLOSED and nothing was rejected. Modes (`--modes`):
+agent's /metrics, that no breaker left CLOSED and nothing was rejected; `--breaker default` leaves the
+agent's default breaker instead (count window 100, min_calls 20, failure_rate 50 %, open_for 30s) and
+reports what it rejected. Retry budget modes (`--modes`):
 
   - `off`: budgets disabled in effect: `budget: { ratio: 1000, min_per_second: 1000000 }`, the
     largest values the agent accepts (a reserve of 10 million retries).
@@ -119,8 +121,12 @@ def stats(port):
 # --------------------------------------------------------------------------- one round of one mode
 
 
-def agent_config(tmp, name, ports, upstream, endpoint_port, budget):
+BREAKER_OFF = "{ window: { kind: count, size: 100000 }, min_calls: 100000 }"
+
+
+def agent_config(tmp, name, ports, upstream, endpoint_port, budget, breaker):
     retry = "{ max_attempts: 4" + (f", {budget}" if budget else "") + " }"
+    breaker_line = f"\n    breaker: {BREAKER_OFF}" if breaker == "off" else ""
     return f"""service: {name}
 listen:
   socket: {tmp}/{name}.sock
@@ -130,8 +136,7 @@ listen:
 upstreams:
   {upstream}:
     endpoints: ["127.0.0.1:{endpoint_port}"]
-    retry: {retry}
-    breaker: {{ window: {{ kind: count, size: 100000 }}, min_calls: 100000 }}
+    retry: {retry}{breaker_line}
     bulkhead: {{ max_concurrent: 256, max_queue: 256 }}
 """
 
@@ -156,7 +161,7 @@ def run_round(args, mode, round_no, work):
         for name, upstream in (("to-c", "c"), ("to-b", "b"), ("to-a", "a")):
             cfg = os.path.join(tmp, f"{name}.yaml")
             bk.write_agent_config(cfg, agent_config(tmp, name, agents[name], upstream, tiers[upstream],
-                                                    MODES[mode]))
+                                                    MODES[mode], args.breaker))
             proc, log_path = bk.start_agent(args.levee, cfg, tmp, name, agents[name]["http"])
             procs.append(proc)
             started.append((proc, name, log_path))
@@ -190,7 +195,7 @@ def run_round(args, mode, round_no, work):
                 "breaker_state": bk.metric_sum(m, "levee_breaker_state"),
             }
         for name, a in res["agents"].items():
-            if a["rejections"] or a["breaker_state"]:
+            if args.breaker == "off" and (a["rejections"] or a["breaker_state"]):
                 raise RuntimeError(f"{mode} round {round_no}: agent {name}'s breaker or bulkhead acted: {a}")
         res["c_per_request"] = res["c"] / res["sent"] if res["sent"] else None
         res["b_per_request"] = res["b"] / res["sent"] if res["sent"] else None
@@ -198,8 +203,9 @@ def run_round(args, mode, round_no, work):
         res["success"] = res["ok"] / res["sent"] if res["sent"] else None
         bk.log(f"{mode:>10} round {round_no}: sent {res['sent']} (dropped {res['dropped']}), A {res['a']}, "
                f"B {res['b']}, C {res['c']}: C/request {res['c_per_request']:.3f}, success "
-               f"{100 * res['success']:.2f} %; retries decided/denied "
-               + ", ".join(f"{n} {a['retries']:.0f}/{a['denied']:.0f}" for n, a in res["agents"].items()))
+               f"{100 * res['success']:.2f} %; retries decided/denied, rejections "
+               + ", ".join(f"{n} {a['retries']:.0f}/{a['denied']:.0f}, {a['rejections']:.0f}"
+                           for n, a in res["agents"].items()))
         return res
     finally:
         bk.stop_all(procs)
@@ -237,11 +243,12 @@ def report(args, results, wall, load_before, load_after):
     detail = []
     for r in results:
         detail.append(f"- {r['mode']} round {r['round']}: sent {r['sent']} in {r['wall']:.1f} s (dropped "
-                      f"{r['dropped']}), A {r['a']}, B {r['b']}, C {r['c']}, 200s {r['ok']}, outcomes "
+                      f"{r['dropped']}), A {r['a']}, B {r['b']}, C {r['c']}, 200s {r['ok']}, rejections by "
+                      f"agent {json.dumps({n: a['rejections'] for n, a in r['agents'].items()})}, outcomes "
                       f"{json.dumps(r['outcomes'], sort_keys=True)}")
     head = (f"Measured {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on "
             f"{bk.machine()}; scripts at {bk.revision()}, agent {bk.binary(args.levee)}; C fails {args.fail_rate:.0%} of its calls; "
-            f"{args.rate:g} requests/s to A for {args.seconds:g} s per round, {args.rounds} rounds, modes "
+            f"breakers {args.breaker}; {args.rate:g} requests/s to A for {args.seconds:g} s per round, {args.rounds} rounds, modes "
             f"alternating; wall time {wall:.0f} s; load average before {load_before}, after {load_after}. "
             f"Medians over the rounds, (min–max).")
     cmd = "python3 bench/retry_storm.py " + " ".join(sys.argv[1:])
@@ -257,6 +264,8 @@ def main():
     ap.add_argument("--workers", type=int, default=64, help="most requests in flight at A's agent")
     ap.add_argument("--fail-rate", type=float, default=0.5, help="share of C's calls that fail")
     ap.add_argument("--modes", default="off,default", help="off, default, ratio-only (comma-separated)")
+    ap.add_argument("--breaker", choices=["off", "default"], default="off",
+                    help="off: a threshold no run reaches (checked); default: the agent's default breaker")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--out", default=os.path.join(bk.ROOT, "bench", "out"))
     # internal: run one tier server
