@@ -9,7 +9,6 @@ import json
 import os
 import platform
 import queue
-import random
 import signal
 import socket
 import statistics
@@ -171,8 +170,8 @@ def write_agent_config(path, text):
         f.write(text)
 
 
-def start_agent(levee, config, tmp, name, http_port, pipe=False):
-    """Starts `levee agent --config config`; waits for /readyz on its HTTP listener."""
+def start_agent(levee, config, tmp, name, pipe=False):
+    """Starts `levee agent --config config` (JSON logs at notice and above); `wait_ready` waits for it."""
     log_path = os.path.join(tmp, f"{name}.log")
     cmd = [levee, "agent", "--config", config, "--log-level", "notice", "--log-format", "json"]
     p = spawn(cmd, log_path=log_path, pipe=pipe)
@@ -246,7 +245,7 @@ class OpenLoopLoad:
     connection to 127.0.0.1:port. A request that finds no free worker within `max_lag` of its due time
     is counted as `dropped` (the load is bounded: never more than `workers` in flight)."""
 
-    def __init__(self, port, host, rate, workers=32, path="/", timeout=10.0, max_lag=1.0, seed=1):
+    def __init__(self, port, host, rate, workers=32, path="/", timeout=10.0, max_lag=1.0):
         self.port, self.host, self.rate, self.path, self.timeout = port, host, rate, path, timeout
         self.max_lag = max_lag
         self.q = queue.Queue()
@@ -254,8 +253,6 @@ class OpenLoopLoad:
         self.results = []  # (t_due, t_done, status or None, outcome header)
         self.dropped = 0
         self.workers = [threading.Thread(target=self._work, daemon=True) for _ in range(workers)]
-        self._stop = threading.Event()
-        self.rng = random.Random(seed)
 
     def _connection(self):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)

@@ -51,6 +51,10 @@ import benchkit as bk  # noqa: E402
 FAILED = {"upstream_failure", "timeout", "connect_failure"}
 
 
+class StopLoad(Exception):
+    """Ends an agent's load early, once every breaker is open."""
+
+
 # --------------------------------------------------------------------------- the shared upstream
 
 
@@ -116,7 +120,7 @@ gossip:
     def start(self, levee, upstream_port, seed_port, share):
         cfg = os.path.join(self.tmp, f"{self.name}.yaml")
         bk.write_agent_config(cfg, self.config(upstream_port, seed_port, share))
-        self.proc, _ = bk.start_agent(levee, cfg, self.tmp, self.name, self.http, pipe=True)
+        self.proc, _ = bk.start_agent(levee, cfg, self.tmp, self.name, pipe=True)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -185,8 +189,8 @@ def run_round(args, share, round_no, work):
                     lambda: all(a.members_alive(args.levee) == n for a in agents), 30, interval=0.3)
         t_pool = time.monotonic() - t_spawn
 
-        loads = [bk.OpenLoopLoad(a.proxy, "shared", args.rates[a.index], workers=16, path="/work", timeout=10,
-                                 seed=round_no * 100 + a.index) for a in agents]
+        loads = [bk.OpenLoopLoad(a.proxy, "shared", args.rates[a.index], workers=16, path="/work", timeout=10)
+                 for a in agents]
         stop_at = {"t": None}
         t_sick = {"t": None}
         total = args.healthy + args.seconds
@@ -195,11 +199,11 @@ def run_round(args, share, round_no, work):
             # run() sends rate*total requests; stop early once every breaker is open (plus a margin)
             def tick(now):
                 if stop_at["t"] is not None and now >= stop_at["t"]:
-                    raise StopIteration
+                    raise StopLoad
 
             try:
                 load.run(total, on_tick=tick)
-            except StopIteration:
+            except StopLoad:
                 for _ in load.workers:
                     load.q.put(None)
                 for w in load.workers:

@@ -162,7 +162,7 @@ def run_round(args, mode, round_no, work):
             cfg = os.path.join(tmp, f"{name}.yaml")
             bk.write_agent_config(cfg, agent_config(tmp, name, agents[name], upstream, tiers[upstream],
                                                     MODES[mode], args.breaker))
-            proc, log_path = bk.start_agent(args.levee, cfg, tmp, name, agents[name]["http"])
+            proc, log_path = bk.start_agent(args.levee, cfg, tmp, name)
             procs.append(proc)
             started.append((proc, name, log_path))
         for proc, name, log_path in started:
@@ -171,7 +171,7 @@ def run_round(args, mode, round_no, work):
             bk.wait_for(f"tier {t}", lambda port=port: bk.http_get(port, "/__stats", timeout=0.5) is not None, 10)
 
         load = bk.OpenLoopLoad(agents["to-a"]["proxy"], "a", args.rate, workers=args.workers, path="/work",
-                               timeout=30, seed=seed)
+                               timeout=30)
         t0 = time.monotonic()
         load.run(args.seconds)
         wall = time.monotonic() - t0
