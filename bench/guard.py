@@ -11,6 +11,10 @@ One run measures, sequentially (one call at a time) and 32-way concurrent:
                          every response's outcome is checked, non-OK ones are counted.
  5. agent proxy       -- the same GET / through the agent's plain HTTP proxy listener (`listen.proxy`,
                          `Host: nginx`), with the same wrk runs as rows 1 and 2.
+ 6. C-core Ping       -- the same empty Guard/Ping on a minimal C++ server on gRPC's C core (Debian
+                         libgrpc++-dev; bench/guard/cserver.cc, stubs generated from guard.proto), on a
+                         Unix socket, with the same client: the floor for the agent's Guard RPC, once
+                         with the sync API and once with the callback API (`--c-core off` skips it).
 
 and the agent's memory: VmRSS at rest after start, VmHWM (and the largest VmRSS seen) under the
 32-way loads. Rows 3 to 5 run once per agent mode: default, and with NIO's executor takeover
@@ -21,13 +25,16 @@ and the agent's memory: VmRSS at rest after start, VmHWM (and the largest VmRSS 
   - Guard.Call: what Levee adds at p50, sequential: Call p50 - Ping p50 - nginx p50   <= 100 us
   - guarded Calls/s at 32-way >= 70 % of Pings/s at 32-way
   - agent peak RSS (VmHWM) under the 32-way loads <= 64 MiB; VmRSS at rest after start <= 30 MiB
+  - Guard Ping (issue 16): agent CPU per RPC at 32-way <= 1.5 x the C core's, and seq p50 <= 1.5 x the
+    C core's (the better of its two APIs for each)
 
 The load client gives each of the 32 workers its own channel and connection, as wrk gives each of
 its 32 connections; `--shared-channel` puts them on one connection instead (32 streams).
 
 Everything runs on loopback and in a temporary directory (/tmp/levee-bench-XXXX); every child runs
 in its own session and is killed by process group on exit, including Ctrl-C. Python 3 stdlib;
-needs nginx, haproxy, wrk, g++ and libgrpc++-dev (installed with apt-get if missing and root).
+needs nginx, haproxy, wrk, g++, libgrpc++-dev and protobuf-compiler-grpc (installed with apt-get if
+missing and root).
 
     bench/guard.py                       # LEVEE_BINARY or .build/release/levee
     bench/guard.py --executor off        # only the default mode
@@ -54,6 +61,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.join(ROOT, "bench", "guard")
 CLIENT = os.path.join(ROOT, "bench", "out", "guard-client")
+CSERVER = os.path.join(ROOT, "bench", "out", "guard-cserver")
 BODY = "levee bench: a small fixed body\n"
 
 CHILDREN = []  # Popen objects, each the leader of its own process group
@@ -125,7 +133,7 @@ def ensure_tools():
     missing = [pkg for tool, pkg in (("nginx", "nginx-light"), ("haproxy", "haproxy"), ("wrk", "wrk"),
                                      ("g++", "g++"))
                if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}")]
-    if run(["pkg-config", "--exists", "grpc++"], check=False).returncode != 0:
+    if run(["pkg-config", "--exists", "grpc++"], check=False).returncode != 0 or not shutil.which("grpc_cpp_plugin"):
         missing += ["libgrpc++-dev", "protobuf-compiler-grpc"]
     if missing:
         if os.geteuid() != 0:
@@ -135,11 +143,21 @@ def ensure_tools():
 
 
 def build_client():
-    src = os.path.join(HERE, "client.cc")
-    if os.path.exists(CLIENT) and os.path.getmtime(CLIENT) >= os.path.getmtime(src):
+    """Builds the load client and the C-core Ping server when missing or older than their sources."""
+    sources = [os.path.join(HERE, name) for name in ("client.cc", "cserver.cc", "build.sh")]
+    sources.append(os.path.join(ROOT, "proto", "levee", "v1", "guard.proto"))
+    newest = max(os.path.getmtime(src) for src in sources)
+    if all(os.path.exists(b) and os.path.getmtime(b) >= newest for b in (CLIENT, CSERVER)):
         return
-    log("building bench/out/guard-client")
-    run([os.path.join(HERE, "build.sh")], timeout=300)
+    log("building bench/out/guard-client and bench/out/guard-cserver")
+    run([os.path.join(HERE, "build.sh")], timeout=600)
+
+
+def start_cserver(tmp, api):
+    sock = os.path.join(tmp, f"ccore-{api}.sock")
+    proc = spawn([CSERVER, "--socket", sock, "--api", api], os.path.join(tmp, f"ccore-{api}.log"))
+    wait_for(f"the C-core server ({api} API)", lambda: os.path.exists(sock), 10, proc=proc)
+    return proc, sock
 
 
 def free_port():
@@ -468,7 +486,8 @@ def print_report(results, modes, args, notes):
     print(f"CPU per call (µs), server process / load tool, at {conc}-way: " + "; ".join(
         f"{label.split(' ', 1)[1]}: {results[key]['conc']['server_cpu_us_per_call']:.0f} / "
         f"{results[key]['conc']['client_cpu_us_per_call']:.0f}" for key, label in results["rows"]))
-    print("  (server = the process in front only: nginx, HAProxy, or the agent; nginx's own share is its row)")
+    print("  (server = the process in front only: nginx, HAProxy, the agent or the C-core server; nginx's own "
+          "share is its row)")
     print()
     for key in [k for k, _ in results["rows"] if k in ("nginx", "haproxy") or k.startswith("proxy/")]:
         for kind in ("seq", "conc"):
@@ -515,6 +534,17 @@ def print_report(results, modes, args, notes):
                  f"{haproxy['conc']['server_cpu_us_per_call']:.0f} µs: {cpu_ratio:.2f} x", "<= 2 x", cpu_ratio <= 2),
                 (f"proxy errors (non-2xx, socket) = {proxy_errors}", "= 0", proxy_errors == 0),
             ]
+        floors = [results[k] for k, _ in results["rows"] if k.startswith("ccore/")]
+        if floors:
+            c_cpu = min(f["conc"]["server_cpu_us_per_call"] for f in floors)
+            c_p50 = min(f["seq"]["p50_us"] for f in floors)
+            a_cpu, a_p50 = ping["conc"]["server_cpu_us_per_call"], ping["seq"]["p50_us"]
+            checks += [
+                (f"agent CPU per Ping at {conc}-way = {a_cpu:.1f} µs; C core {c_cpu:.1f} µs: {a_cpu / c_cpu:.2f} x",
+                 "<= 1.5 x", a_cpu <= 1.5 * c_cpu),
+                (f"agent Ping seq p50 = {a_p50:.0f} µs; C core {c_p50:.0f} µs: {a_p50 / c_p50:.2f} x", "<= 1.5 x",
+                 a_p50 <= 1.5 * c_p50),
+            ]
         m["targets"] = {"added_p50_us": added, "added_p50_us_conc": added_conc, "call_ping_ratio": ratio,
                         "hwm_mib": hwm_mib, "idle_mib": idle_mib, "pass": [c[2] for c in checks]}
         print(f"targets, agent {mode}:")
@@ -558,6 +588,8 @@ def main():
     ap.add_argument("--wrk-seconds", type=int, default=5)
     ap.add_argument("--shared-channel", action="store_true", help="all client workers on one channel")
     ap.add_argument("--standin", action="store_true", help="use bench/guard/standin.py instead of the agent")
+    ap.add_argument("--c-core", choices=("on", "off"), default="on",
+                    help="measure the C-core Ping server (the floor for the Guard RPC)")
     ap.add_argument("--json", help="also write all results to this file")
     args = ap.parse_args()
 
@@ -603,6 +635,21 @@ def main():
                         "conc": measured(wrk, pid, port, args.concurrency, args.wrk_seconds)}
         log(f"{key}: seq p50 {results[key]['seq']['p50_us']:.0f} µs, "
             f"{args.concurrency}-way {results[key]['conc']['calls_per_s']:.0f}/s")
+
+    ccore_apis = ["sync", "callback"] if args.c_core == "on" else []
+    for api in ccore_apis:
+        proc, sock = start_cserver(tmp, api)
+        grpc_load(sock, "ping", args.concurrency, 2000, 2, args.shared_channel)  # warm-up
+        key = f"ccore/{api}"
+        results[key] = {
+            "seq": measured(grpc_load, proc.pid, sock, "ping", 1, args.seq_calls, args.seconds, False),
+            "conc": measured(grpc_load, proc.pid, sock, "ping", args.concurrency, args.conc_calls, args.seconds,
+                             args.shared_channel)}
+        results["rows"].append((key, f"6 C-core Ping, {api} API"))
+        log(f"C core ({api} API): ping seq p50 {results[key]['seq']['p50_us']} µs, {args.concurrency}-way "
+            f"{results[key]['conc']['calls_per_s']:.0f}/s, {results[key]['conc']['server_cpu_us_per_call']:.1f} "
+            f"µs CPU per RPC")
+        stop(proc)
 
     has_proxy = not args.standin and binary_knows(args.levee, "listen.proxy_socket")
     if not args.standin and not has_proxy:

@@ -1,14 +1,23 @@
 #!/bin/sh
-# Builds the Guard load client into bench/out/guard-client (needs libgrpc++-dev from Debian).
+# Builds the Guard load client (bench/out/guard-client) and the C-core Ping server
+# (bench/out/guard-cserver, with stubs generated from proto/levee/v1/guard.proto into
+# bench/out/gen). Needs libgrpc++-dev and protobuf-compiler-grpc from Debian.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+root="$here/../.."
 out="$here/../out"
-mkdir -p "$out"
-if ! pkg-config --exists grpc++; then
-    echo "libgrpc++-dev is missing: apt-get install -y libgrpc++-dev protobuf-compiler-grpc" >&2
+mkdir -p "$out/gen"
+if ! pkg-config --exists grpc++ || ! command -v grpc_cpp_plugin >/dev/null; then
+    echo "libgrpc++-dev or protobuf-compiler-grpc is missing: apt-get install -y libgrpc++-dev protobuf-compiler-grpc" >&2
     exit 1
 fi
 # shellcheck disable=SC2046
 g++ -std=c++17 -O2 -Wall -o "$out/guard-client" "$here/client.cc" \
     $(pkg-config --cflags --libs grpc++ protobuf) -pthread
-echo "$out/guard-client"
+protoc --proto_path="$root/proto" --cpp_out="$out/gen" --grpc_out="$out/gen" \
+    --plugin=protoc-gen-grpc="$(command -v grpc_cpp_plugin)" "$root/proto/levee/v1/guard.proto"
+# shellcheck disable=SC2046
+g++ -std=c++17 -O2 -Wall -I"$out/gen" -o "$out/guard-cserver" "$here/cserver.cc" \
+    "$out/gen/levee/v1/guard.pb.cc" "$out/gen/levee/v1/guard.grpc.pb.cc" \
+    $(pkg-config --cflags --libs grpc++ protobuf) -pthread
+echo "$out/guard-client $out/guard-cserver"
