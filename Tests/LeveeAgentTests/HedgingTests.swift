@@ -1,5 +1,6 @@
 import Foundation
 import LeveeAPI
+import LeveeAgent
 import LeveeConfiguration
 import LeveeTestKit
 import Testing
@@ -99,6 +100,15 @@ struct HedgingTests {
             }
             #expect(hedges == 5)
             #expect(first.requestCount + second.requestCount == 8 + 5)
+            // Each hedge sent ends as won, lost or failed; the three refused are counted by why.
+            let (_, metrics) = try await PrometheusText.scrape(try #require(agent.agent.httpAddress))
+            func hedgeCount(_ result: String) -> Double? {
+                metrics.value("levee_hedges_total", ["upstream": "search", "result": result])
+            }
+            let settled = ["won", "lost", "failed"].compactMap(hedgeCount).reduce(0, +)
+            #expect(settled == 5)
+            #expect(hedgeCount("budget_exhausted") == 3)
+            #expect(hedgeCount("breaker_not_closed") == 0)
         }
         try await first.stop()
         try await second.stop()
