@@ -618,6 +618,13 @@ public nonisolated struct Levee_V1_CallResponse: Sendable {
   /// What happened, for a human.
   public var detail: String = String()
 
+  /// Of `attempts`, the hedges: attempts sent while another was still out (upstreams with `hedge`).
+  public var hedges: UInt32 = 0
+
+  /// The attempt whose answer (or failure) this is: 1 for the first, a hedge's number when a hedge won
+  /// the race; 0 when no attempt was made.
+  public var winningAttempt: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Response: Equatable, Sendable {
@@ -1163,7 +1170,7 @@ nonisolated extension Levee_V1_CallRequest: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CallResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}outcome\0\u{1}http\0\u{1}grpc\0\u{1}fallback\0\u{1}attempts\0\u{1}endpoint\0\u{3}elapsed_us\0\u{3}retry_after_ms\0\u{1}detail\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}outcome\0\u{1}http\0\u{1}grpc\0\u{1}fallback\0\u{1}attempts\0\u{1}endpoint\0\u{3}elapsed_us\0\u{3}retry_after_ms\0\u{1}detail\0\u{1}hedges\0\u{3}winning_attempt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1204,6 +1211,8 @@ nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobu
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.elapsedUs) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.detail) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.hedges) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.winningAttempt) }()
       default: break
       }
     }
@@ -1246,6 +1255,12 @@ nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobu
     if !self.detail.isEmpty {
       try visitor.visitSingularStringField(value: self.detail, fieldNumber: 9)
     }
+    if self.hedges != 0 {
+      try visitor.visitSingularUInt32Field(value: self.hedges, fieldNumber: 10)
+    }
+    if self.winningAttempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.winningAttempt, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1258,6 +1273,8 @@ nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobu
     if lhs.elapsedUs != rhs.elapsedUs {return false}
     if lhs.retryAfterMs != rhs.retryAfterMs {return false}
     if lhs.detail != rhs.detail {return false}
+    if lhs.hedges != rhs.hedges {return false}
+    if lhs.winningAttempt != rhs.winningAttempt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

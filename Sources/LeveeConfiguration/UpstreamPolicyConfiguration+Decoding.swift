@@ -12,7 +12,7 @@ extension UpstreamPolicyConfiguration {
     /// The policy sections of an upstream, in the order the keys list shows them.
     static let sectionKeys = [
         "timeouts", "retry", "breaker", "bulkhead", "outlier_detection", "load_balancing", "classify",
-        "health_check",
+        "health_check", "hedge",
     ]
 
     /// The policy sections of `upstream` (an upstream or `defaults`) over the built-in defaults.
@@ -88,6 +88,32 @@ extension UpstreamPolicyConfiguration {
         if let section = try upstream.section("health_check", keys: HealthCheckConfiguration.keys) {
             healthCheck = try HealthCheckConfiguration(decoding: section)
         }
+        if let section = try upstream.section("hedge", keys: HedgeConfiguration.keys) {
+            hedge = try HedgeConfiguration(decoding: section)
+        }
+    }
+}
+
+extension HedgeConfiguration {
+    static let keys = ["delay", "max"]
+
+    /// What `delay` may be.
+    static let delayExpected = "a duration such as 50ms, or p95"
+
+    /// `hedge`: present (even empty) turns hedging on, with the defaults for the keys it does not set.
+    init(decoding section: ConfigurationSection) throws(ConfigurationFileError) {
+        self.init()
+        if let node = section["delay"] {
+            let text = try node.string(expected: Self.delayExpected)
+            if text.lowercased() == "p95" {
+                delay = .p95
+            } else if let duration = DurationSyntax.parse(text) {
+                delay = .fixed(duration)
+            } else {
+                throw node.error(expected: Self.delayExpected)
+            }
+        }
+        try section.read("max", into: &max)
     }
 }
 

@@ -4,12 +4,17 @@ extension GuardedCall {
     /// The call arrives: the deadline is checked, then the breaker, then the bulkhead (DESIGN.md: the
     /// breaker first, so that an open breaker rejects at once, without queueing). An app's retry is
     /// first checked against `max_attempts` and the deadline, with its backoff drawn.
+    ///
+    /// - Parameter recentP95: the p95 of the upstream's recent latency as the shell measured it, for
+    ///   `hedge.delay: p95`; nil when it has too few calls to say (then the call does not hedge).
     public mutating func start(
         now: Instant,
         upstream: inout UpstreamPolicyState,
+        recentP95: Duration? = nil,
         using rng: inout some RandomNumberGenerator
     ) throws(GuardedCallError) -> Step {
         guard case .idle = state else { throw unexpected("start") }
+        self.recentP95 = recentP95
         var effects = Effects()
         if deadline.isExpired(now: now) {
             return try finish(.timeout, .deadlineSpentOnArrival, now: now, upstream: &upstream, effects)
@@ -81,19 +86,26 @@ extension GuardedCall {
         )
     }
 
-    /// The attempt came back. Its outcome goes to the breaker, the outlier detector and the balancer;
-    /// then the retry policy decides, charging the budget for a retry.
+    /// An attempt came back. Its outcome goes to the breaker, the outlier detector and the balancer;
+    /// then, when other attempts are still out (hedging), an answer that is not a failure wins and the
+    /// others are abandoned, and a failure leaves the call waiting for them; when none is out, the retry
+    /// policy decides, charging the budget for a retry.
     ///
-    /// - Parameter duration: how long the attempt took, when the one who made it measured it (an app's
-    ///   `duration_us`); otherwise from the attempt's start to `now`.
+    /// - Parameters:
+    ///   - attempt: the number of the attempt that ended; nil when it is the only one out.
+    ///   - duration: how long the attempt took, when the one who made it measured it (an app's
+    ///     `duration_us`); otherwise from the attempt's start to `now`.
     public mutating func attemptFinished(
         _ report: AttemptReport,
+        attempt number: Int? = nil,
         duration: Duration? = nil,
         now: Instant,
         upstream: inout UpstreamPolicyState,
         using rng: inout some RandomNumberGenerator
     ) throws(GuardedCallError) -> Step {
-        guard case .attempting(let attempt) = state else { throw unexpected("attemptFinished") }
+        guard case .attempting(let out) = state, let (attempt, others) = out.removing(number) else {
+            throw unexpected("attemptFinished(\(number.map(String.init) ?? "the only attempt"))")
+        }
         var effects = Effects()
         let outcome = classify(report)
         let elapsed = duration ?? now - attempt.startedAt
@@ -104,6 +116,7 @@ extension GuardedCall {
         }
         effects.attemptRecorded = elapsed
         last = report
+        decidingAttempt = attempt.number
         if case .app = request.maker {
             return try finish(last: report, .appDecides, now: now, upstream: &upstream, effects)
         }
@@ -113,11 +126,28 @@ extension GuardedCall {
             status = answered
             pushback = said
         }
+        // The first answer that is not a failure (nor one the retry policy would send again, a listed
+        // 429) wins (gRFC A6: the first OK cancels the rest).
+        let wins = !outcome.isFailure && !policy.retry.isRetryable(outcome, status: status)
+        if attempt.isHedge {
+            if wins { effects.hedges.won += 1 } else { effects.hedges.failed += 1 }
+        }
+        if var others {
+            if !wins {
+                // gRFC A6: a "don't retry" pushback stops further hedges.
+                if pushback == .doNotRetry { others.hedgeAt = nil }
+                state = .attempting(others)
+                return Step(action: .awaitAttempts(hedgeAt: others.hedgeAt), effects: effects)
+            }
+            abandon(others, upstream: &upstream, &effects)
+            let reason: RetryStopReason = outcome == .ignored ? .ignored : .succeeded
+            return try finish(last: report, .retryPolicy(reason), now: now, upstream: &upstream, effects)
+        }
         let decision = policy.retry.decide(
             outcome: outcome,
             status: status,
             isIdempotent: request.isIdempotent,
-            attemptsMade: attempts,
+            attemptsMade: attempts - hedges,
             pushback: pushback,
             endpoint: attempt.endpoint ?? 0,
             deadline: deadline,
@@ -140,6 +170,81 @@ extension GuardedCall {
             if reason == .budgetExhausted { effects.retry = .denied }
             return try finish(last: report, .retryPolicy(reason), now: now, upstream: &upstream, effects)
         }
+    }
+
+    /// No attempt has answered by the `hedgeAt` of the last step: a hedge goes to an endpoint none of
+    /// the call's attempts is out to, if the breaker is closed, the deadline leaves time and the retry
+    /// budget pays for it; otherwise no further hedge is sent until the next attempt.
+    public mutating func hedgeDue(
+        now: Instant,
+        upstream: inout UpstreamPolicyState,
+        using rng: inout some RandomNumberGenerator
+    ) throws(GuardedCallError) -> Step {
+        guard case .attempting(var out) = state, let hedgeAt = out.hedgeAt, now >= hedgeAt else {
+            throw unexpected("hedgeDue")
+        }
+        out.hedgeAt = nil
+        state = .attempting(out)
+        var effects = Effects()
+        func skip(_ reason: HedgeSkip, _ effects: inout Effects) -> Step {
+            effects.hedges.skipped = reason
+            return Step(action: .awaitAttempts(hedgeAt: nil), effects: effects)
+        }
+        let minAttemptTime = Swift.max(policy.retry.minAttemptTime, .nanoseconds(1))
+        guard deadline.isNone || deadline.remaining(now: now) >= minAttemptTime else {
+            return skip(.deadline, &effects)
+        }
+        // Only a closed breaker hedges (a forced-closed one is closed by an operator's word): a breaker
+        // that is probing or open has better use for the upstream's capacity.
+        guard upstream.breaker.state == .closed || upstream.breaker.state == .forcedClosed else {
+            return skip(.breakerNotClosed, &effects)
+        }
+        var busy = avoiding
+        for attempt in out.all { if let endpoint = attempt.endpoint { busy.insert(endpoint) } }
+        guard upstream.endpointCount > 0,
+            let endpoint = upstream.balancer.pick(outliers: upstream.outliers, now: now, avoiding: busy, using: &rng),
+            !out.all.contains(where: { $0.endpoint == endpoint })
+        else {
+            return skip(.noOtherEndpoint, &effects)
+        }
+        let permit: CircuitBreaker.Permit
+        switch upstream.tryAcquireBreaker(now: now) {
+        case .admitted(let admitted, let transition):
+            permit = admitted
+            effects.append(transition)
+        case .rejected:
+            return skip(.breakerNotClosed, &effects)
+        }
+        guard upstream.budget.tryWithdraw(now: now) else {
+            upstream.releaseBreaker(permit)
+            return skip(.budgetExhausted, &effects)
+        }
+        upstream.balancer.onAttemptStarted(endpoint: endpoint)
+        attempts += 1
+        hedges += 1
+        lastEndpoint = endpoint
+        out.more.append(
+            AttemptInFlight(
+                number: attempts,
+                isHedge: true,
+                permit: permit,
+                endpoint: endpoint,
+                endpointGeneration: upstream.endpointGeneration,
+                startedAt: now
+            )
+        )
+        out.hedgeAt = nextHedgeAt(now: now)
+        state = .attempting(out)
+        effects.hedges.sent = 1
+        let attempt = Attempt(
+            number: attempts,
+            endpoint: endpoint,
+            timeout: deadline.attemptTimeout(configured: policy.timeouts.attempt, now: now),
+            remaining: deadline.remaining(now: now),
+            isHedge: true,
+            hedgeAt: out.hedgeAt
+        )
+        return Step(action: .attempt(attempt), effects: effects)
     }
 
     /// The backoff is over: the retry goes out, if the deadline, the breaker and the endpoints let it.
@@ -247,21 +352,62 @@ extension GuardedCall {
         retryCharged = false
         attempts += 1
         lastEndpoint = endpoint
+        let hedgeAt = nextHedgeAt(now: now)
         state = .attempting(
-            AttemptInFlight(
-                permit: permit,
-                endpoint: endpoint,
-                endpointGeneration: upstream.endpointGeneration,
-                startedAt: now
+            AttemptsInFlight(
+                first: AttemptInFlight(
+                    number: attempts,
+                    isHedge: false,
+                    permit: permit,
+                    endpoint: endpoint,
+                    endpointGeneration: upstream.endpointGeneration,
+                    startedAt: now
+                ),
+                hedgeAt: hedgeAt
             )
         )
         let attempt = Attempt(
             number: attempts,
             endpoint: endpoint,
             timeout: deadline.attemptTimeout(configured: policy.timeouts.attempt, now: now),
-            remaining: deadline.remaining(now: now)
+            remaining: deadline.remaining(now: now),
+            hedgeAt: hedgeAt
         )
         return Step(action: .attempt(attempt), effects: effects)
+    }
+
+    /// When the next hedge is due after an attempt sent at `now`: nil when the call may not hedge (not
+    /// idempotent, made by the app, `hedge.max` reached, no p95 yet for `delay: p95`) or when the hedge
+    /// would leave less than `min_attempt_time` before the deadline.
+    private func nextHedgeAt(now: Instant) -> Instant? {
+        guard let hedge = policy.hedge, request.isIdempotent, case .agent = request.maker, hedges < hedge.max else {
+            return nil
+        }
+        let delay: Duration
+        switch hedge.delay {
+        case .fixed(let fixed): delay = fixed
+        case .p95:
+            guard let recent = recentP95 else { return nil }
+            delay = Swift.max(recent, .microseconds(1))
+        }
+        let at = now + delay
+        if !deadline.isNone {
+            let needed = Swift.max(policy.retry.minAttemptTime, .nanoseconds(1))
+            guard delay + needed <= deadline.remaining(now: now) else { return nil }
+        }
+        return at
+    }
+
+    /// Gives back what the attempts still out hold, unrecorded: another attempt won, and the shell
+    /// abandons these (a cancelled attempt says nothing about the upstream).
+    private func abandon(_ out: AttemptsInFlight, upstream: inout UpstreamPolicyState, _ effects: inout Effects) {
+        for attempt in out.all {
+            upstream.releaseBreaker(attempt.permit)
+            if let endpoint = attempt.endpoint, attempt.endpointGeneration == upstream.endpointGeneration {
+                upstream.balancer.onAttemptFinished(endpoint: endpoint)
+            }
+            if attempt.isHedge { effects.hedges.lost += 1 }
+        }
     }
 
     /// Ends the call on the last attempt's result.
@@ -299,11 +445,15 @@ extension GuardedCall {
             }
         }
         state = .finished
+        var deciding: Int?
+        if case .lastAttempt = cause { deciding = decidingAttempt }
         let finish = Finish(
             outcome: outcome,
             cause: cause,
             fallback: outcome != .ok && policy.fallbackOn.contains(outcome),
-            attempts: attempts
+            attempts: attempts,
+            hedges: hedges,
+            decidingAttempt: deciding
         )
         return Step(action: .finish(finish), effects: effects)
     }
@@ -335,7 +485,7 @@ extension GuardedCall {
             switch state {
             case .idle: "idle"
             case .queued: "queued for a slot"
-            case .attempting: "attempting"
+            case .attempting(let out): out.count > 1 ? "attempting (\(out.count) out)" : "attempting"
             case .waiting: "waiting out a backoff"
             case .finished: "finished"
             }

@@ -12,8 +12,12 @@ extension GuardedCall {
 
     /// What the shell does next for this call.
     public enum Action: Sendable {
-        /// Send one attempt (or, for an app-made call, hand the app its permit).
+        /// Send one attempt (or, for an app-made call, hand the app its permit). Attempts sent before it
+        /// and not yet reported stay out (hedging).
         case attempt(Attempt)
+        /// Attempts are out (hedging): wait for them, each reported by number to `attemptFinished`; and
+        /// if `hedgeAt` is given and comes first, tell the call `hedgeDue`.
+        case awaitAttempts(hedgeAt: Instant?)
         /// Wait in the bulkhead queue for `ticket` until `until` at most; then `slotGranted` or
         /// `slotDenied`.
         case waitForSlot(Bulkhead.Ticket, until: Instant)
@@ -34,6 +38,11 @@ extension GuardedCall {
         public var timeout: Duration
         /// The time left before the call's deadline, to propagate (`grpc-timeout`, `x-levee-timeout-ms`).
         public var remaining: Duration
+        /// Whether this attempt is a hedge: sent while another attempt of the call is still out.
+        public var isHedge: Bool = false
+        /// When the shell tells the call `hedgeDue` if no attempt has answered by then; nil when no hedge
+        /// may follow. A later step's `hedgeAt` replaces it.
+        public var hedgeAt: Instant?
     }
 
     /// How the call ended.
@@ -42,8 +51,13 @@ extension GuardedCall {
         public var cause: FinishCause
         /// Whether the upstream's fallback answers this outcome (`fallback.on`).
         public var fallback: Bool
-        /// Attempts sent.
+        /// Attempts sent, hedges included.
         public var attempts: Int
+        /// Hedges sent.
+        public var hedges: Int = 0
+        /// The number of the attempt whose result the call ended on (1 for the first; a hedge's number
+        /// when a hedge won); nil when no attempt was made.
+        public var decidingAttempt: Int?
     }
 
     /// Why the call ended as it did.
@@ -95,6 +109,8 @@ extension GuardedCall {
         public var attemptRecorded: Duration?
         /// What the retry budget did.
         public var retry: RetryBudgetEffect?
+        /// What happened to hedges.
+        public var hedges = HedgeEffects()
 
         public init() {}
 
@@ -111,6 +127,38 @@ extension GuardedCall {
         case denied
         /// A retry charged earlier never went out, and was refunded.
         case refunded
+    }
+}
+
+extension GuardedCall {
+    /// What a step did with hedges: for `levee_hedges_total{upstream,result}`.
+    public struct HedgeEffects: Hashable, Sendable {
+        /// A hedge went out (charged to the retry budget).
+        public var sent = 0
+        /// A hedge's answer won the call.
+        public var won = 0
+        /// Hedges abandoned because another attempt won.
+        public var lost = 0
+        /// A hedge failed.
+        public var failed = 0
+        /// A hedge was due and not sent, and why.
+        public var skipped: HedgeSkip?
+
+        public init() {}
+
+        public var isEmpty: Bool { self == HedgeEffects() }
+    }
+
+    /// Why a hedge that was due did not go out.
+    public enum HedgeSkip: String, CaseIterable, Hashable, Sendable {
+        /// The retry budget had nothing left: hedges and retries share it.
+        case budgetExhausted = "budget_exhausted"
+        /// The breaker is not closed.
+        case breakerNotClosed = "breaker_not_closed"
+        /// No endpoint other than those the call's attempts are out to.
+        case noOtherEndpoint = "no_other_endpoint"
+        /// Too little time is left before the deadline.
+        case deadline
     }
 }
 

@@ -27,11 +27,21 @@
 /// }
 /// ```
 ///
+/// With `hedge` configured, an idempotent call may have several attempts out at once: the `.attempt`
+/// action carries `hedgeAt`, the instant at which the shell, if no attempt has answered, tells the call
+/// `hedgeDue`; that sends a hedge to another endpoint (charged to the retry budget, only while the
+/// breaker is closed) or declines to. The shell then reports each attempt's end with its number; the
+/// first answer that is not a failure wins, the call finishes on it, and the shell abandons the others
+/// (their permits are given back here, unrecorded: a cancelled attempt says nothing about the
+/// upstream). A failed attempt while others are out leaves the call waiting for them
+/// (`.awaitAttempts`).
+///
 /// The rules it keeps, each checked by `GuardedCallPropertyTests`:
-/// - at most `max_attempts` attempts, and an attempt or a wait never starts past the deadline;
-/// - a non-idempotent request that reached the upstream is never sent again;
-/// - the retry budget is charged once for each retry that goes out (a retry decided but not sent, say
-///   because the breaker refused it, is refunded);
+/// - at most `max_attempts` attempts plus `hedge.max` hedges, and an attempt or a wait never starts
+///   past the deadline;
+/// - a non-idempotent request that reached the upstream is never sent again, and never hedged;
+/// - the retry budget is charged once for each retry and each hedge that goes out (a retry decided but
+///   not sent, say because the breaker refused it, is refunded);
 /// - every breaker permit and bulkhead slot it takes is given back exactly once;
 /// - every call finishes.
 ///
@@ -45,17 +55,21 @@ public struct GuardedCall: Sendable {
         public var classifier: OutcomeClassifier
         /// The outcomes the upstream answers with a fallback (`fallback.on`), when it has one.
         public var fallbackOn: Set<CallOutcome>
+        /// Hedged requests (`hedge`), when the upstream hedges.
+        public var hedge: HedgeConfiguration?
 
         public init(
             timeouts: TimeoutConfiguration = .defaults,
             retry: RetryPolicy = RetryPolicy(),
             classifier: OutcomeClassifier = OutcomeClassifier(),
-            fallbackOn: Set<CallOutcome> = []
+            fallbackOn: Set<CallOutcome> = [],
+            hedge: HedgeConfiguration? = nil
         ) {
             self.timeouts = timeouts
             self.retry = retry
             self.classifier = classifier
             self.fallbackOn = fallbackOn
+            self.hedge = hedge
         }
     }
 
@@ -101,14 +115,21 @@ public struct GuardedCall: Sendable {
     public let deadline: Deadline
     /// When the call arrived.
     public let startedAt: Instant
-    /// Attempts sent so far; for an app's retry n, the n attempts it made before count too.
+    /// Attempts sent so far, hedges included; for an app's retry n, the n attempts it made before count
+    /// too.
     public internal(set) var attempts = 0
+    /// Hedges sent so far.
+    public internal(set) var hedges = 0
+    /// The number of the attempt whose result the call ended on, once there is one.
+    public internal(set) var decidingAttempt: Int?
     /// For an app's retry (`Maker.app(retry:)`): how long the app must wait before it makes the attempt.
     public internal(set) var appRetryDelay: Duration = .zero
     /// The endpoint of the last attempt, if it had one.
     public internal(set) var lastEndpoint: Int?
 
     var state: State
+    /// The shell's p95 of the upstream's recent latency, given at `start` (`hedge.delay: p95`).
+    var recentP95: Duration?
     var backoff: Backoff
     var avoiding = EndpointSet()
     /// Whether the call holds a bulkhead slot now.
@@ -123,18 +144,51 @@ public struct GuardedCall: Sendable {
         case idle
         /// Admitted by the breaker, waiting in the bulkhead queue.
         case queued(CircuitBreaker.Permit, Bulkhead.Ticket, queueDeadline: Instant)
-        /// An attempt is out.
-        case attempting(AttemptInFlight)
+        /// One attempt is out, or more when hedging.
+        case attempting(AttemptsInFlight)
         /// Waiting out the backoff before a retry.
         case waiting(until: Instant)
         case finished
     }
 
     struct AttemptInFlight: Sendable {
+        var number: Int
+        var isHedge: Bool
         var permit: CircuitBreaker.Permit
         var endpoint: Int?
         var endpointGeneration: UInt64
         var startedAt: Instant
+    }
+
+    /// The attempts out at once: the first inline, so that a call that does not hedge allocates nothing
+    /// for them.
+    struct AttemptsInFlight: Sendable {
+        var first: AttemptInFlight
+        var more: [AttemptInFlight] = []
+        /// When a hedge is due, if one may still follow.
+        var hedgeAt: Instant?
+
+        var count: Int { 1 + more.count }
+
+        /// Takes out attempt `number` (the only one, when nil); nil if it is not out. Returns the rest,
+        /// or nil when none is left.
+        func removing(_ number: Int?) -> (removed: AttemptInFlight, rest: AttemptsInFlight?)? {
+            guard let number else {
+                return more.isEmpty ? (first, nil) : nil
+            }
+            if first.number == number {
+                guard !more.isEmpty else { return (first, nil) }
+                var rest = self
+                rest.first = rest.more.removeFirst()
+                return (first, rest)
+            }
+            guard let index = more.firstIndex(where: { $0.number == number }) else { return nil }
+            var rest = self
+            let removed = rest.more.remove(at: index)
+            return (removed, rest)
+        }
+
+        var all: [AttemptInFlight] { [first] + more }
     }
 
     /// A call arriving at `now`.

@@ -1,6 +1,6 @@
 /// Every policy of one upstream, as the sections of `upstreams.NAME` in the configuration file spell
 /// them: `timeouts`, `retry`, `breaker`, `bulkhead`, `outlier_detection`, `load_balancing`, `classify`,
-/// `health_check`.
+/// `health_check`, `hedge`.
 ///
 /// The agent builds one of these per upstream (the file's `defaults` merged under the upstream's own
 /// keys) and makes the policy values from it. `validate()` checks each section and the rules that span
@@ -15,6 +15,8 @@ public struct UpstreamPolicyConfiguration: Hashable, Sendable {
     public var classify: OutcomeClassifierConfiguration
     /// Active health checks of the endpoints (`health_check`); nil when the upstream has none.
     public var healthCheck: HealthCheckConfiguration?
+    /// Hedged requests (`hedge`); nil when the upstream does not hedge.
+    public var hedge: HedgeConfiguration?
 
     public init(
         timeouts: TimeoutConfiguration = .defaults,
@@ -24,7 +26,8 @@ public struct UpstreamPolicyConfiguration: Hashable, Sendable {
         outlierDetection: OutlierDetectionConfiguration = .defaults,
         loadBalancing: LoadBalancerConfiguration = .defaults,
         classify: OutcomeClassifierConfiguration = .defaults,
-        healthCheck: HealthCheckConfiguration? = nil
+        healthCheck: HealthCheckConfiguration? = nil,
+        hedge: HedgeConfiguration? = nil
     ) {
         self.timeouts = timeouts
         self.retry = retry
@@ -34,6 +37,7 @@ public struct UpstreamPolicyConfiguration: Hashable, Sendable {
         self.loadBalancing = loadBalancing
         self.classify = classify
         self.healthCheck = healthCheck
+        self.hedge = hedge
     }
 
     /// The built-in defaults of every section: what an upstream named `host:port` on the fly gets.
@@ -54,6 +58,9 @@ public struct UpstreamPolicyConfiguration: Hashable, Sendable {
             try ConfigurationError.within("health_check") { () throws(ConfigurationError) in
                 try healthCheck.validate()
             }
+        }
+        if let hedge {
+            try ConfigurationError.within("hedge") { () throws(ConfigurationError) in try hedge.validate() }
         }
         // A bulkhead queue wait longer than the whole call could never be served: the call's deadline
         // caps it anyway (DESIGN.md "never longer than the call's deadline"), so the setting would lie.

@@ -38,6 +38,11 @@ import Testing
         #expect(seen.appRetriesRefused > 0)
         #expect(seen.nonIdempotentStops > 0)
         #expect(seen.deadlineStops > 0)
+        #expect(seen.hedgesSent > 0)
+        #expect(seen.hedgesWon > 0)
+        #expect(seen.hedgesLost > 0)
+        #expect(seen.hedgesSkipped > 0)
+        #expect(seen.awaits > 0)
     }
 }
 
@@ -57,8 +62,19 @@ struct GuardedCallSimulation {
         var appRetriesRefused = 0
         var nonIdempotentStops = 0
         var deadlineStops = 0
+        var hedgesSent = 0
+        var hedgesWon = 0
+        var hedgesLost = 0
+        var hedgesSkipped = 0
+        /// Steps that left a call waiting for attempts still out.
+        var awaits = 0
 
         mutating func merge(_ other: Coverage) {
+            hedgesSent += other.hedgesSent
+            hedgesWon += other.hedgesWon
+            hedgesLost += other.hedgesLost
+            hedgesSkipped += other.hedgesSkipped
+            awaits += other.awaits
             retries += other.retries
             waits += other.waits
             queued += other.queued
@@ -76,7 +92,8 @@ struct GuardedCallSimulation {
 
     /// What a call waits for next.
     enum Pending {
-        case report(AttemptReport)
+        /// Attempts are out (`Live.out`), and maybe a hedge is due (`Live.hedgeAt`).
+        case attempts
         case waitElapsed
         case waitCancelled
         /// Queued: woken by a handed-over slot, or denied at the queue deadline (or when the caller
@@ -85,10 +102,28 @@ struct GuardedCallSimulation {
         case done
     }
 
+    /// An attempt out, its report drawn ahead, due at `dueAt`.
+    struct Out {
+        var number: Int
+        var endpoint: Int?
+        var report: AttemptReport
+        var dueAt: Instant
+    }
+
     struct Live {
         var call: GuardedCall
         var pending: Pending = .done
         var dueAt: Instant
+        var out: [Out] = []
+        var hedgeAt: Instant?
+        var hedgesSent = 0
+
+        /// When the call's next event is due: its earliest attempt's end or its hedge, when attempts
+        /// are out.
+        var nextDue: Instant {
+            guard case .attempts = pending else { return dueAt }
+            return (out.map(\.dueAt) + [hedgeAt].compactMap { $0 }).min() ?? dueAt
+        }
         var maxAttempts: Int
         var isIdempotent: Bool
         /// Whether every attempt so far failed without reaching the upstream (connect failures).
@@ -107,6 +142,9 @@ struct GuardedCallSimulation {
     let policy: GuardedCall.Policy
     let maxAttempts: Int
     let minAttemptTime: Duration
+    let hedgeMax: Int
+    /// Hedges that went out, all calls together.
+    var hedgesSent = 0
     var calls: [Live] = []
     /// Retries that went out, all calls together.
     var retriesSent = 0
@@ -139,10 +177,19 @@ struct GuardedCallSimulation {
             minAttemptTime: minAttemptTime
         )
         let retryPolicy = RetryPolicy(configuration: retry)
+        // Half the upstreams hedge, after a fixed delay or the p95 each call is given at its start.
+        let hedge: HedgeConfiguration? =
+            Bool.random(using: &rng)
+            ? HedgeConfiguration(
+                delay: Bool.random(using: &rng) ? .fixed(.milliseconds(Int64.random(in: 1...150, using: &rng))) : .p95,
+                max: Int.random(in: 1...2, using: &rng)
+            ) : nil
+        hedgeMax = hedge?.max ?? 0
         policy = GuardedCall.Policy(
             timeouts: TimeoutConfiguration(connect: attemptTimeout, attempt: attemptTimeout, total: total),
             retry: retryPolicy,
-            fallbackOn: [.timeout, .upstreamFailure]
+            fallbackOn: [.timeout, .upstreamFailure],
+            hedge: hedge
         )
         // A breaker that trips easily and probes soon, so that calls meet it in every state.
         upstream = try! UpstreamPolicyState(
@@ -183,24 +230,24 @@ struct GuardedCallSimulation {
         var steps = 0
         while steps < 2_000 {
             steps += 1
-            let due = calls.indices.filter { !calls[$0].finished }.min { calls[$0].dueAt < calls[$1].dueAt }
+            let due = calls.indices.filter { !calls[$0].finished }.min { calls[$0].nextDue < calls[$1].nextDue }
             let arrival = nextArrival < arrivals.count ? ManualClock().now + arrivals[nextArrival] : nil
-            if let arrival, due == nil || arrival <= calls[due!].dueAt {
+            if let arrival, due == nil || arrival <= calls[due!].nextDue {
                 clock.advance(to: max(clock.now, arrival))
                 nextArrival += 1
                 arrive()
                 continue
             }
             guard let index = due else { break }
-            clock.advance(to: max(clock.now, calls[index].dueAt))
+            clock.advance(to: max(clock.now, calls[index].nextDue))
             deliver(to: index)
         }
         for (index, live) in calls.enumerated() where !live.finished {
             violations.append("call \(index) never finished")
         }
         let used = initialBalance - upstream.budget.balance(now: clock.now)
-        if budgetIsReserveOnly, used != retriesSent {
-            violations.append("the budget fell by \(used) for \(retriesSent) retries sent")
+        if budgetIsReserveOnly, used != retriesSent + hedgesSent {
+            violations.append("the budget fell by \(used) for \(retriesSent) retries and \(hedgesSent) hedges sent")
         }
         if upstream.bulkhead.inFlight != 0 { violations.append("\(upstream.bulkhead.inFlight) slots left taken") }
         if upstream.bulkhead.queued != 0 { violations.append("\(upstream.bulkhead.queued) calls left queued") }
@@ -234,7 +281,10 @@ struct GuardedCallSimulation {
         )
         if isApp { coverage.appCalls += 1 }
         let now = clock.now
-        let step = perform { upstream, rng in try call.start(now: now, upstream: &upstream, using: &rng) }
+        let p95: Duration? = Bool.random(using: &rng) ? .milliseconds(Int64.random(in: 1...200, using: &rng)) : nil
+        let step = perform { upstream, rng in
+            try call.start(now: now, upstream: &upstream, recentP95: p95, using: &rng)
+        }
         apply(step, to: calls.count - 1, call: call)
     }
 
@@ -243,14 +293,29 @@ struct GuardedCallSimulation {
         let now = clock.now
         let step: GuardedCall.Step?
         switch calls[index].pending {
-        case .report(let report):
+        case .attempts:
+            let first = calls[index].out.indices.min { calls[index].out[$0].dueAt < calls[index].out[$1].dueAt }
+            if let hedgeAt = calls[index].hedgeAt, first == nil || hedgeAt <= calls[index].out[first!].dueAt {
+                calls[index].hedgeAt = nil
+                step = perform { upstream, rng in try call.hedgeDue(now: now, upstream: &upstream, using: &rng) }
+                break
+            }
+            guard let first else {
+                violations.append("a call waits for attempts with none out")
+                step = nil
+                break
+            }
+            let ended = calls[index].out.remove(at: first)
+            let report = ended.report
             if case .failed(.connectFailure) = report {
             } else if case .judged = report {
             } else {
                 calls[index].nothingReachedUpstream = false
             }
+            // Which attempt ended is said only when several are out, as the lease shell does not.
+            let number: Int? = calls[index].out.isEmpty && Bool.random(using: &rng) ? nil : ended.number
             step = perform { upstream, rng in
-                try call.attemptFinished(report, now: now, upstream: &upstream, using: &rng)
+                try call.attemptFinished(report, attempt: number, now: now, upstream: &upstream, using: &rng)
             }
         case .waitElapsed:
             step = perform { upstream, rng in try call.waitElapsed(now: now, upstream: &upstream, using: &rng) }
@@ -323,6 +388,10 @@ struct GuardedCallSimulation {
         case .denied?: coverage.budgetDenials += 1
         case nil: break
         }
+        calls[index].charged += step.effects.hedges.sent
+        coverage.hedgesWon += step.effects.hedges.won
+        coverage.hedgesLost += step.effects.hedges.lost
+        if step.effects.hedges.skipped != nil { coverage.hedgesSkipped += 1 }
         if let ticket = step.effects.slotHandedTo {
             coverage.slotsHandedOver += 1
             guard
@@ -342,10 +411,27 @@ struct GuardedCallSimulation {
         }
         switch step.action {
         case .attempt(let attempt):
-            if attempt.number > 1 { coverage.retries += 1 }
-            if attempt.number > calls[index].maxAttempts {
-                violations.append("attempt \(attempt.number) past max_attempts \(calls[index].maxAttempts)")
+            if attempt.isHedge {
+                coverage.hedgesSent += 1
+                calls[index].hedgesSent += 1
+                if !calls[index].isIdempotent || calls[index].isApp {
+                    violations.append("a hedge for a request that is not idempotent or that the app makes")
+                }
+                if step.effects.hedges.sent != 1 { violations.append("a hedge went out uncharged") }
+                if calls[index].out.isEmpty { violations.append("a hedge with no attempt out") }
+                if attempt.endpoint == nil || calls[index].out.contains(where: { $0.endpoint == attempt.endpoint }) {
+                    violations.append("a hedge to an endpoint an attempt of the call is out to")
+                }
+            } else {
+                if attempt.number > 1 { coverage.retries += 1 }
+                if !calls[index].out.isEmpty { violations.append("a retry while attempts are out") }
             }
+            if attempt.number > calls[index].maxAttempts + hedgeMax {
+                violations.append(
+                    "attempt \(attempt.number) past max_attempts \(calls[index].maxAttempts) + \(hedgeMax) hedges"
+                )
+            }
+            if calls[index].hedgesSent > hedgeMax { violations.append("more than \(hedgeMax) hedges") }
             if now >= deadline || now + attempt.timeout > deadline {
                 violations.append("attempt at \(now) with timeout \(attempt.timeout) past the deadline \(deadline)")
             }
@@ -358,10 +444,22 @@ struct GuardedCallSimulation {
                 violations.append("an agent's attempt without an endpoint")
             }
             let (report, took) = randomReport(attempt, isApp: calls[index].isApp)
-            calls[index].pending = .report(report)
-            calls[index].dueAt = now + took
+            calls[index].pending = .attempts
+            calls[index].out.append(
+                Out(number: attempt.number, endpoint: attempt.endpoint, report: report, dueAt: now + took)
+            )
+            calls[index].hedgeAt = attempt.hedgeAt
+            if let hedgeAt = attempt.hedgeAt, hedgeAt < now || hedgeAt >= deadline {
+                violations.append("a hedge due at \(hedgeAt), outside now \(now) and the deadline \(deadline)")
+            }
+        case .awaitAttempts(let hedgeAt):
+            coverage.awaits += 1
+            if calls[index].out.isEmpty { violations.append("awaiting attempts with none out") }
+            calls[index].pending = .attempts
+            calls[index].hedgeAt = hedgeAt
         case .wait(let until):
             coverage.waits += 1
+            if !calls[index].out.isEmpty { violations.append("a backoff while attempts are out") }
             if until > deadline || until < now {
                 violations.append("a wait until \(until) past the deadline \(deadline) (now \(now))")
             }
@@ -383,17 +481,27 @@ struct GuardedCallSimulation {
         case .finish(let finish):
             calls[index].pending = .done
             calls[index].finished = true
+            // The attempts still out lost: the shell abandons them, and reports nothing more.
+            calls[index].out.removeAll()
+            calls[index].hedgeAt = nil
             let live = calls[index]
-            // An agent's call sends attempts − 1 retries; an app's retry n is one retry once granted.
+            if finish.hedges != live.hedgesSent {
+                violations.append("finish says \(finish.hedges) hedges, \(live.hedgesSent) went out")
+            }
+            // An agent's call sends attempts − 1 − hedges retries; an app's retry n is one retry once
+            // granted.
             let retriesSent =
                 live.isApp
-                ? (live.appRetry > 0 && finish.attempts > live.appRetry ? 1 : 0) : max(0, finish.attempts - 1)
-            if live.charged - live.refunded != retriesSent {
+                ? (live.appRetry > 0 && finish.attempts > live.appRetry ? 1 : 0)
+                : max(0, finish.attempts - 1 - finish.hedges)
+            if live.charged - live.refunded != retriesSent + live.hedgesSent {
                 violations.append(
-                    "budget charged \(live.charged), refunded \(live.refunded) for \(retriesSent) retries sent"
+                    "budget charged \(live.charged), refunded \(live.refunded) for \(retriesSent) retries and "
+                        + "\(live.hedgesSent) hedges sent"
                 )
             }
             self.retriesSent += retriesSent
+            self.hedgesSent += live.hedgesSent
             switch finish.cause {
             case .breakerRejected, .lastAttempt(_, stop: .breakerRefusedRetry): coverage.breakerRejections += 1
             case .retryRefused: coverage.appRetriesRefused += 1

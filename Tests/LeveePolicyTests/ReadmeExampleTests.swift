@@ -64,6 +64,9 @@ import Testing
                 step = try call.waitElapsed(now: clock.now, upstream: &upstream, using: &rng)
             case .waitForSlot:
                 step = try call.slotDenied(now: clock.now, upstream: &upstream)
+            case .awaitAttempts:
+                Issue.record("a call without hedging has one attempt out at most")
+                break loop
             case .finish(let finish):
                 finished = finish
                 break loop

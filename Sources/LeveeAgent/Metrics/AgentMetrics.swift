@@ -12,6 +12,7 @@ public enum MetricName {
     public static let attempts = "levee_attempts_total"
     public static let retries = "levee_retries_total"
     public static let retriesDenied = "levee_retries_denied_total"
+    public static let hedges = "levee_hedges_total"
     public static let fallbacks = "levee_fallbacks_total"
     public static let rejections = "levee_rejections_total"
     public static let callDuration = "levee_call_duration_seconds"

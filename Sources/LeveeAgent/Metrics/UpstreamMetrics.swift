@@ -12,6 +12,8 @@ public struct UpstreamMetrics: Sendable {
     let attempts: Counter
     let retries: Counter
     let retriesDenied: Counter
+    /// `levee_hedges_total{upstream,result}`, by the result (`HedgeResult`).
+    let hedges: [HedgeResult: Counter]
     let fallbacks: [FallbackKind: Counter]
     let rejections: [RejectionCause: Counter]
     let callDuration: Timer
@@ -23,6 +25,30 @@ public struct UpstreamMetrics: Sendable {
         case bulkheadFull = "bulkhead_full"
         case deadline
         case noHealthyEndpoint = "no_healthy_endpoint"
+    }
+
+    /// What became of a hedge: `levee_hedges_total{result}`. A hedge sent ends as exactly one of
+    /// `won`, `lost` or `failed`; the others count hedges that were due and not sent.
+    public enum HedgeResult: String, CaseIterable, Sendable {
+        /// Its answer was the call's.
+        case won
+        /// Another attempt answered first: it was abandoned.
+        case lost
+        /// It failed (another attempt may still have answered).
+        case failed
+        case budgetExhausted = "budget_exhausted"
+        case breakerNotClosed = "breaker_not_closed"
+        case noOtherEndpoint = "no_other_endpoint"
+        case deadline
+
+        init(_ skip: GuardedCall.HedgeSkip) {
+            switch skip {
+            case .budgetExhausted: self = .budgetExhausted
+            case .breakerNotClosed: self = .breakerNotClosed
+            case .noOtherEndpoint: self = .noOtherEndpoint
+            case .deadline: self = .deadline
+            }
+        }
     }
 
     /// Metrics that go nowhere: for runtimes made without an agent (unit tests).
@@ -49,6 +75,7 @@ public struct UpstreamMetrics: Sendable {
         attempts = Counter(label: MetricName.attempts, dimensions: label, factory: factory)
         retries = Counter(label: MetricName.retries, dimensions: label, factory: factory)
         retriesDenied = Counter(label: MetricName.retriesDenied, dimensions: label, factory: factory)
+        hedges = counters(MetricName.hedges, by: "result", HedgeResult.allCases) { $0.rawValue }
         fallbacks = counters(MetricName.fallbacks, by: "kind", [.stale, .static]) { $0 == .stale ? "stale" : "static" }
         rejections = counters(MetricName.rejections, by: "cause", RejectionCause.allCases) { $0.rawValue }
         callDuration = Timer(label: MetricName.callDuration, dimensions: label, factory: factory)
@@ -71,6 +98,14 @@ public struct UpstreamMetrics: Sendable {
     /// A retry was decided (`true`), or the retry budget refused one (`false`).
     func recordRetry(allowed: Bool) {
         (allowed ? retries : retriesDenied).increment()
+    }
+
+    /// What a step did with hedges.
+    func recordHedges(_ effects: GuardedCall.HedgeEffects) {
+        if effects.won > 0 { hedges[.won]?.increment(by: Int64(effects.won)) }
+        if effects.lost > 0 { hedges[.lost]?.increment(by: Int64(effects.lost)) }
+        if effects.failed > 0 { hedges[.failed]?.increment(by: Int64(effects.failed)) }
+        if let skipped = effects.skipped { hedges[HedgeResult(skipped)]?.increment() }
     }
 
     func reject(_ cause: RejectionCause) {

@@ -16,6 +16,9 @@ struct ProxyAnswer: Sendable {
         static let attempts = "x-levee-attempts"
         static let endpoint = "x-levee-endpoint"
         static let fallback = "x-levee-fallback"
+        /// With hedging: the hedges sent, and the number of the attempt whose answer this is.
+        static let hedges = "x-levee-hedges"
+        static let decidingAttempt = "x-levee-winning-attempt"
     }
 
     /// The agent's own answer to a request it could not make into a call: `message` on one line.
@@ -49,6 +52,12 @@ struct ProxyAnswer: Sendable {
         headers.add(name: Header.outcome, value: result.outcome.name)
         headers.add(name: Header.attempts, value: String(result.attempts))
         if let endpoint = result.endpoint { headers.add(name: Header.endpoint, value: endpoint.description) }
+        if result.hedges > 0 {
+            headers.add(name: Header.hedges, value: String(result.hedges))
+            if let deciding = result.decidingAttempt {
+                headers.add(name: Header.decidingAttempt, value: String(deciding))
+            }
+        }
         switch result.fallback {
         case .stale?: headers.add(name: Header.fallback, value: "stale")
         case .static?: headers.add(name: Header.fallback, value: "static")

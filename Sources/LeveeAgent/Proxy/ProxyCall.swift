@@ -29,13 +29,17 @@ final class ProxyCall: @unchecked Sendable {
     }
 
     /// Takes the call's next step: answers when it has ended, sends its attempt through the loop's
-    /// pool (and steps again when the answer comes), or hands it to the runner for a wait.
+    /// pool (and steps again when the answer comes), or hands it to the runner for a wait or for an
+    /// attempt that may be hedged.
     func step() {
         let next = runtime.next(&progress)
         switch next {
         case .finished(let result):
             finish(ProxyAnswer(result))
-        case .attempt(let address, let timeout, let remaining):
+        case .attempt(_, _, _, _, .some):
+            // An attempt that may be hedged needs a second one out at once: the async driver runs both.
+            handOver(next)
+        case .attempt(let address, let timeout, let remaining, let number, nil):
             guard
                 let executor = runtime.executor as? HTTP1Executor,
                 let attempt = executor.executeOnCurrentLoop(
@@ -49,7 +53,7 @@ final class ProxyCall: @unchecked Sendable {
                 return
             }
             attempt.whenSuccess { [self] result in
-                runtime.attemptFinished(&progress, result)
+                runtime.attemptFinished(&progress, result, number: number)
                 step()
             }
         case .wait:

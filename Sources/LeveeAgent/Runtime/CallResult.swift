@@ -11,6 +11,11 @@ public struct CallResult: Sendable {
     public var fallback: FallbackKind?
     /// Attempts sent to the upstream (0 when the call was refused locally).
     public var attempts: Int
+    /// Of those, the hedges (attempts sent while another was still out).
+    public var hedges: Int = 0
+    /// The number of the attempt whose result the call returns (1 for the first; a hedge's number
+    /// when a hedge won); nil when no attempt was made.
+    public var decidingAttempt: Int?
     /// The endpoint of the last attempt.
     public var endpoint: EndpointAddress?
     /// Time spent in the agent, queueing, attempts and backoff included.

@@ -86,6 +86,29 @@ public struct RecentLatencyWindow: Sendable {
         )
     }
 
+    /// The `q`-th quantile of the latencies of the calls still inside the span at `now`, and how many
+    /// calls it comes from (zero for none). Reads only the bins, allocating nothing.
+    public func quantile(_ q: Double, now: Instant) -> (calls: Int, latency: Duration) {
+        let current = slot(of: now)
+        let oldest = current - Int64(buckets.count) + 1
+        var calls = 0
+        var maximum = Duration.zero
+        for bucket in buckets where bucket.slot >= oldest && bucket.slot <= current {
+            calls += bucket.calls
+            maximum = max(maximum, bucket.maximum)
+        }
+        guard calls > 0 else { return (0, .zero) }
+        let rank = max(1, Int((q * Double(calls)).rounded(.up)))
+        var seen = 0
+        for bin in 0..<Self.binCount {
+            for bucket in buckets where bucket.slot >= oldest && bucket.slot <= current {
+                seen += Int(bucket.bins[bin])
+            }
+            if seen >= rank { return (calls, min(Self.upperBound(of: bin), maximum)) }
+        }
+        return (calls, maximum)
+    }
+
     private func slot(of instant: Instant) -> Int64 {
         let width = max(1, self.width.nanoseconds)
         return instant.nanoseconds.floorDivided(by: width)

@@ -59,8 +59,9 @@ extension UpstreamRuntime {
     enum NextStep: Sendable {
         /// The call has ended with this result.
         case finished(CallResult)
-        /// An attempt to make now, at `address`, then ``attemptFinished(_:_:)``.
-        case attempt(EndpointAddress, timeout: Duration, remaining: Duration)
+        /// An attempt to make now, at `address`, then ``attemptFinished(_:_:)``. With `hedgeAt`, the call
+        /// may hedge: only ``run(_:)`` drives such an attempt.
+        case attempt(EndpointAddress, timeout: Duration, remaining: Duration, number: Int, hedgeAt: Instant?)
         /// A wait (backoff, or a queue for a slot): for ``run(_:)``.
         case wait
     }
@@ -86,8 +87,10 @@ extension UpstreamRuntime {
             cacheKey: cacheKey,
             hasStaticFallback: configuration.fallback.static != nil
         )
+        let hedgesOnP95 = configuration.policy.hedge?.delay == .p95
         let (step, settled) = advance(&call) { call, state throws(GuardedCallError) in
-            try call.start(now: start, upstream: &state.policy, using: &state.rng)
+            let p95 = hedgesOnP95 ? state.hedgeP95(now: start) : nil
+            return try call.start(now: start, upstream: &state.policy, recentP95: p95, using: &state.rng)
         } then: { step, _, state in
             state.counters.calls += 1
             state.callsInProgress += 1
@@ -113,26 +116,64 @@ extension UpstreamRuntime {
                     )
                 )
             case .attempt(let attempt):
-                if attempt.number > 1 { metrics.recordRetry(allowed: true) }
+                if attempt.number > 1, !attempt.isHedge { metrics.recordRetry(allowed: true) }
                 progress.address = attempt.endpoint.flatMap { progress.ledger.addresses[$0] }
                 guard let address = progress.address else {
-                    attemptFinished(&progress, .failed(.connectFailure, detail: "the call was given no endpoint"))
+                    attemptFinished(
+                        &progress,
+                        .failed(.connectFailure, detail: "the call was given no endpoint"),
+                        number: attempt.number
+                    )
                     continue
                 }
-                return .attempt(address, timeout: attempt.timeout, remaining: attempt.remaining)
+                return .attempt(
+                    address,
+                    timeout: attempt.timeout,
+                    remaining: attempt.remaining,
+                    number: attempt.number,
+                    hedgeAt: attempt.hedgeAt
+                )
             case .wait, .waitForSlot:
                 return .wait
+            case .awaitAttempts:
+                // Only a hedging call has attempts to await, and ``run(_:from:)`` drives it.
+                preconditionFailure("\(configuration.name): next() while attempts are out")
             }
         }
     }
 
-    /// Records the result of the attempt ``next(_:)`` asked for.
-    func attemptFinished(_ progress: inout CallInProgress, _ result: AttemptResult) {
+    /// Records the result of attempt `number`, which ``next(_:)`` (or ``hedgeDue(_:)``) asked for;
+    /// `address` is where it went, when other attempts may have gone elsewhere since.
+    func attemptFinished(
+        _ progress: inout CallInProgress,
+        _ result: AttemptResult,
+        number: Int,
+        address: EndpointAddress? = nil
+    ) {
         var ledger = progress.ledger
         ledger.last = result
+        if let address { progress.address = address }
         let now = clock.now()
         (progress.step, progress.settled) = advance(&progress.call) { call, state throws(GuardedCallError) in
-            try call.attemptFinished(result.report, now: now, upstream: &state.policy, using: &state.rng)
+            try call.attemptFinished(
+                result.report,
+                attempt: number,
+                now: now,
+                upstream: &state.policy,
+                using: &state.rng
+            )
+        } then: { step, _, state in
+            ledger.bookkeep(step, now: now, in: &state)
+        }
+        progress.ledger = ledger
+    }
+
+    /// Tells the call that its hedge is due (no attempt answered by the last step's `hedgeAt`).
+    func hedgeDue(_ progress: inout CallInProgress) {
+        var ledger = progress.ledger
+        let now = clock.now()
+        (progress.step, progress.settled) = advance(&progress.call) { call, state throws(GuardedCallError) in
+            try call.hedgeDue(now: now, upstream: &state.policy, using: &state.rng)
         } then: { step, _, state in
             ledger.bookkeep(step, now: now, in: &state)
         }
@@ -151,18 +192,97 @@ extension UpstreamRuntime {
             switch step {
             case .finished(let result):
                 return result
-            case .attempt(let address, let timeout, let remaining):
+            case .attempt(let address, let timeout, let remaining, let number, let hedgeAt?):
+                await runHedging(
+                    &progress,
+                    first: (number, address, timeout, remaining),
+                    hedgeAt: hedgeAt
+                )
+            case .attempt(let address, let timeout, let remaining, let number, nil):
                 let result = await executor.execute(
                     progress.request,
                     on: address,
                     timeout: timeout,
                     remaining: remaining
                 )
-                attemptFinished(&progress, result)
+                attemptFinished(&progress, result, number: number)
             case .wait:
                 await wait(&progress)
             }
             step = next(&progress)
+        }
+    }
+
+    /// One attempt of a hedging call: its number, where it goes, its timeout and the time left.
+    typealias HedgedAttempt = (number: Int, address: EndpointAddress, timeout: Duration, remaining: Duration)
+
+    /// What a hedging call's task group hears: an attempt ended, or the hedge timer for an instant rang.
+    private enum HedgingEvent: Sendable {
+        case attemptEnded(number: Int, address: EndpointAddress, result: AttemptResult)
+        case hedgeDue(at: Instant)
+    }
+
+    /// Drives a call that may hedge from its attempt `first` until no attempt of it is out: each
+    /// attempt, and the timer for the next hedge, is a child task of one group; each attempt's end, and
+    /// the timer's ring, is one event for the call. When the call finishes (the first answer that is not
+    /// a failure won) or waits out a backoff, the group is cancelled: the attempts still out are
+    /// abandoned (the executors close their connections), and the call has already given back what they
+    /// held. Leaves the step that ended the round for ``next(_:)``, unhandled.
+    private func runHedging(_ progress: inout CallInProgress, first: HedgedAttempt, hedgeAt: Instant?) async {
+        let request = progress.request
+        await withTaskGroup(of: HedgingEvent?.self) { group in
+            var timerAt: Instant?
+            func send(_ attempt: HedgedAttempt) {
+                group.addTask { [executor] in
+                    let result = await executor.execute(
+                        request,
+                        on: attempt.address,
+                        timeout: attempt.timeout,
+                        remaining: attempt.remaining
+                    )
+                    return .attemptEnded(number: attempt.number, address: attempt.address, result: result)
+                }
+            }
+            // A later step's hedgeAt replaces the earlier one: a timer that rings for an instant no
+            // longer wanted is ignored.
+            func arm(_ at: Instant?) {
+                timerAt = at
+                guard let at else { return }
+                group.addTask { [clock] in
+                    (try? await clock.sleep(until: at)) == nil ? nil : .hedgeDue(at: at)
+                }
+            }
+            send(first)
+            arm(hedgeAt)
+            while let event = await group.next() {
+                switch event {
+                case .attemptEnded(let number, let address, let result)?:
+                    attemptFinished(&progress, result, number: number, address: address)
+                case .hedgeDue(let at)? where at == timerAt:
+                    timerAt = nil
+                    hedgeDue(&progress)
+                case .hedgeDue?, nil:
+                    continue
+                }
+                switch progress.step.action {
+                case .attempt(let attempt):
+                    carryOut(progress.step.effects, endpoint: progress.address)
+                    if attempt.number > 1, !attempt.isHedge { metrics.recordRetry(allowed: true) }
+                    guard let address = attempt.endpoint.flatMap({ progress.ledger.addresses[$0] }) else {
+                        // Every attempt of an agent's call names an endpoint (GuardedCall ends a call
+                        // with none); the list the call saw holds it.
+                        preconditionFailure("\(configuration.name): an attempt without an address")
+                    }
+                    send((attempt.number, address, attempt.timeout, attempt.remaining))
+                    arm(attempt.hedgeAt)
+                case .awaitAttempts(let at):
+                    carryOut(progress.step.effects, endpoint: progress.address)
+                    if at != timerAt { arm(at) }
+                case .wait, .waitForSlot, .finish:
+                    group.cancelAll()
+                    return
+                }
+            }
         }
     }
 
@@ -191,7 +311,7 @@ extension UpstreamRuntime {
                 ledger.bookkeep(step, now: now, in: &state)
             }
             progress.ledger = ledger
-        case .attempt, .finish:
+        case .attempt, .awaitAttempts, .finish:
             preconditionFailure("\(configuration.name): wait() without a wait to do")
         }
     }
@@ -218,6 +338,8 @@ extension UpstreamRuntime {
             answer: nil,
             fallback: nil,
             attempts: finish.attempts,
+            hedges: finish.hedges,
+            decidingAttempt: finish.decidingAttempt,
             endpoint: endpoint,
             elapsed: settled?.elapsed ?? clock.now() - ledger.start,
             retryAfter: nil,
@@ -353,10 +475,10 @@ struct CallLedger {
         if step.effects.retry == .denied { state.counters.retriesDeniedByBudget += 1 }
         switch step.action {
         case .attempt(let attempt):
-            if attempt.number > 1 { state.counters.retries += 1 }
+            if attempt.number > 1, !attempt.isHedge { state.counters.retries += 1 }
             addresses = state.endpoints
             return nil
-        case .wait, .waitForSlot:
+        case .wait, .waitForSlot, .awaitAttempts:
             return nil
         case .finish(let finish):
             state.callsInProgress -= 1
@@ -378,5 +500,24 @@ struct CallLedger {
             }
             return settled
         }
+    }
+}
+
+extension UpstreamRuntime.State {
+    /// Calls in the window before `delay: p95` trusts its p95: fewer would make the tail a guess.
+    static let hedgeP95MinimumCalls = 20
+    /// How long one reading of the p95 stands, so that a call reads the window's bins at most ten
+    /// times a second, not once per call.
+    static let hedgeP95Refresh = Duration.milliseconds(100)
+
+    /// The p95 of the upstream's recent calls, for `hedge.delay: p95`; nil while the window holds fewer
+    /// than `hedgeP95MinimumCalls`.
+    mutating func hedgeP95(now: Instant) -> Duration? {
+        if now >= hedgeP95Until {
+            let (calls, latency) = recent.quantile(0.95, now: now)
+            hedgeP95 = calls >= Self.hedgeP95MinimumCalls ? latency : nil
+            hedgeP95Until = now + Self.hedgeP95Refresh
+        }
+        return hedgeP95
     }
 }

@@ -37,8 +37,8 @@ extension UpstreamRuntime {
                 (step, grant) = await queue(&call, for: ticket, until: until) { step, call, now, state in
                     lease(step, call: call, length: leaseLength, now: now, in: &state)
                 }
-            case .wait:
-                preconditionFailure("\(name): an app's call never waits in the agent")
+            case .wait, .awaitAttempts:
+                preconditionFailure("\(name): an app's call never waits in the agent, nor hedges")
             case .finish(let finish):
                 return .denied(denial(finish, retry: request.retry))
             }

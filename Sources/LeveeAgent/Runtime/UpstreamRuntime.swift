@@ -47,6 +47,9 @@ public final class UpstreamRuntime: Sendable {
         /// Permits handed out by `Acquire`: each one an app-made call waiting for its `Release`.
         var leases: [String: Lease] = [:]
         var callsInProgress = 0
+        /// The p95 of `recent` that calls hedge after (`hedge.delay: p95`), and until when it stands.
+        var hedgeP95: Duration?
+        var hedgeP95Until = Instant(nanoseconds: .min)
         /// Live peers whose latest report says this upstream's breaker is open, and the quorum that
         /// makes their word count (share: advisory shows it, follow acts on it).
         var peersReportingOpen: [String] = []
@@ -144,7 +147,8 @@ public final class UpstreamRuntime: Sendable {
             timeouts: policy.timeouts,
             retry: retryPolicy,
             classifier: OutcomeClassifier(configuration: policy.classify),
-            fallbackOn: configuration.fallback.isEnabled ? Set(configuration.fallback.on.map(CallOutcome.init)) : []
+            fallbackOn: configuration.fallback.isEnabled ? Set(configuration.fallback.on.map(CallOutcome.init)) : [],
+            hedge: policy.hedge
         )
         let endpointCount = configuration.endpoints.count
         var rng = SplitMix64(seed: randomSeed)
@@ -219,6 +223,7 @@ public final class UpstreamRuntime: Sendable {
         note(effects.outlierEvent, endpoint: address)
         if let duration = effects.attemptRecorded { metrics.recordAttempt(duration: duration) }
         if effects.retry == .denied { metrics.recordRetry(allowed: false) }
+        if !effects.hedges.isEmpty { metrics.recordHedges(effects.hedges) }
         changes?.notify()
     }
 

@@ -20,6 +20,8 @@ extension Levee_V1_CallResponse {
         }
         fallback = Levee_V1_Fallback(result.fallback)
         attempts = UInt32(clamping: result.attempts)
+        hedges = UInt32(clamping: result.hedges)
+        winningAttempt = UInt32(clamping: result.decidingAttempt ?? 0)
         endpoint = result.endpoint?.description ?? ""
         elapsedUs = result.elapsed.microseconds
         retryAfterMs = result.retryAfter?.wireMilliseconds ?? 0
