@@ -135,6 +135,8 @@ public struct GuardedCall: Sendable {
         var endpoint: Int?
         var endpointGeneration: UInt64
         var startedAt: Instant
+        /// Calls holding a bulkhead slot when the attempt went out, for the adaptive limit.
+        var inFlight: Int
     }
 
     /// A call arriving at `now`.
