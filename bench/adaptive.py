@@ -27,6 +27,7 @@ fixed limit's goodput at that step.
 
     bench/adaptive.py                       # LEVEE_BINARY or .build/release/levee; 3 rounds, 3 s steps
     bench/adaptive.py --rounds 5 --step 4
+    bench/adaptive.py --trace aimd --clients 64   # the limit over 5 s, read with levee upstreams --json
 """
 
 import argparse
@@ -244,6 +245,46 @@ async def ramp(port, host, steps, seconds):
     return results
 
 
+# --------------------------------------------------------------------------- trace
+
+
+def trace(args, tmp):
+    """The limit of one variant under a steady load, sampled with `levee upstreams --json`."""
+    upstream_port = free_port()
+    upstream = spawn([sys.executable, os.path.abspath(__file__), "--serve", str(upstream_port),
+                      "--base-ms", str(args.base_ms), "--slope-ms", str(args.slope_ms), "--knee", str(args.knee)],
+                     os.path.join(tmp, "upstream.log"))
+    try:
+        wait_port(upstream_port, upstream, "upstream")
+        agent, port = start_agent(args.levee, tmp, upstream_port, args.trace)
+        limits = []
+
+        async def sample(stop_at):
+            while time.monotonic() < stop_at:
+                proc = await asyncio.create_subprocess_exec(
+                    args.levee, "upstreams", "--json", "--admin-socket", os.path.join(tmp, "admin.sock"),
+                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+                out, _ = await proc.communicate()
+                info = json.loads(out)[0]
+                limits.append((info.get("adaptive") or {}).get("limit", info["max_concurrent"]))
+                await asyncio.sleep(0.02)
+
+        async def run():
+            stop_at = time.monotonic() + 5
+            await asyncio.gather(ramp(port, args.trace, [args.clients], 5), sample(stop_at))
+
+        asyncio.run(run())
+        stop(agent)
+        ordered = sorted(limits)
+        print(f"{args.trace} at {args.clients} clients: {len(limits)} readings of the limit over 5 s: "
+              f"min {ordered[0]}, p10 {ordered[len(ordered) // 10]}, median {ordered[len(ordered) // 2]}, "
+              f"p90 {ordered[9 * len(ordered) // 10]}, max {ordered[-1]}")
+        print("readings in order:", " ".join(str(v) for v in limits))
+    finally:
+        for p in list(CHILDREN):
+            stop(p)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -268,6 +309,8 @@ def main():
     ap.add_argument("--slope-ms", type=float, default=2.0)
     ap.add_argument("--knee", type=int, default=32)
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--trace", help="instead: one variant under --clients clients, its limit sampled every 20 ms")
+    ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -276,6 +319,9 @@ def main():
 
     variants = [f"fixed-{n}" for n in FIXED] + ["gradient2", "aimd"]
     tmp = tempfile.mkdtemp(prefix="levee-bench-adaptive-")
+    if args.trace:
+        trace(args, tmp)
+        return
     upstream_port = free_port()
     upstream = spawn([sys.executable, os.path.abspath(__file__), "--serve", str(upstream_port),
                       "--base-ms", str(args.base_ms), "--slope-ms", str(args.slope_ms), "--knee", str(args.knee)],
