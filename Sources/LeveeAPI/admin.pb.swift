@@ -281,6 +281,7 @@ public nonisolated struct Levee_V1_UpstreamInfo: @unchecked Sendable {
     set {_uniqueStorage()._queued = newValue}
   }
 
+  /// The bulkhead's number of slots now: `max_concurrent`, or the adaptive limit's current value.
   public var maxConcurrent: UInt32 {
     get {_storage._maxConcurrent}
     set {_uniqueStorage()._maxConcurrent = newValue}
@@ -358,17 +359,57 @@ public nonisolated struct Levee_V1_UpstreamInfo: @unchecked Sendable {
     set {_uniqueStorage()._recentFailures = newValue}
   }
 
-  /// Critical-only slots of the bulkhead.
+  /// Critical-only slots of the bulkhead (their share of the adaptive limit, when there is one).
   public var reservedCritical: UInt32 {
     get {_storage._reservedCritical}
     set {_uniqueStorage()._reservedCritical = newValue}
   }
+
+  /// The bulkhead's adaptive limit (`bulkhead.adaptive`); absent for a fixed bulkhead.
+  public var adaptive: Levee_V1_AdaptiveLimitInfo {
+    get {_storage._adaptive ?? Levee_V1_AdaptiveLimitInfo()}
+    set {_uniqueStorage()._adaptive = newValue}
+  }
+  /// Returns true if `adaptive` has been explicitly set.
+  public var hasAdaptive: Bool {_storage._adaptive != nil}
+  /// Clears the value of `adaptive`. Subsequent reads from it will return its default value.
+  public mutating func clearAdaptive() {_uniqueStorage()._adaptive = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// An adaptive bulkhead limit (Netflix concurrency-limits' Gradient2 or AIMD).
+public nonisolated struct Levee_V1_AdaptiveLimitInfo: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "gradient2" or "aimd".
+  public var algorithm: String = String()
+
+  /// The number of slots now, between min and max.
+  public var limit: UInt32 = 0
+
+  public var min: UInt32 = 0
+
+  public var max: UInt32 = 0
+
+  /// The last attempt's round-trip time, and the long-term average, in microseconds (0 before the
+  /// first sample).
+  public var rttShortUs: UInt64 = 0
+
+  public var rttLongUs: UInt64 = 0
+
+  /// Attempts folded into the limit so far.
+  public var samples: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Levee_V1_ListUpstreamsResponse: Sendable {
@@ -877,7 +918,7 @@ nonisolated extension Levee_V1_UpstreamCounters: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpstreamInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}protocol\0\u{1}breaker\0\u{3}in_flight\0\u{1}queued\0\u{3}max_concurrent\0\u{3}max_queue\0\u{3}budget_balance\0\u{1}endpoints\0\u{1}dynamic\0\u{1}counters\0\u{1}leases\0\u{3}peers_reporting_open\0\u{1}discover\0\u{3}latency_p50_us\0\u{3}latency_p99_us\0\u{3}recent_calls\0\u{3}recent_failures\0\u{3}reserved_critical\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}protocol\0\u{1}breaker\0\u{3}in_flight\0\u{1}queued\0\u{3}max_concurrent\0\u{3}max_queue\0\u{3}budget_balance\0\u{1}endpoints\0\u{1}dynamic\0\u{1}counters\0\u{1}leases\0\u{3}peers_reporting_open\0\u{1}discover\0\u{3}latency_p50_us\0\u{3}latency_p99_us\0\u{3}recent_calls\0\u{3}recent_failures\0\u{3}reserved_critical\0\u{1}adaptive\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -899,6 +940,7 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
     var _recentCalls: UInt32 = 0
     var _recentFailures: UInt32 = 0
     var _reservedCritical: UInt32 = 0
+    var _adaptive: Levee_V1_AdaptiveLimitInfo? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -928,6 +970,7 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
       _recentCalls = source._recentCalls
       _recentFailures = source._recentFailures
       _reservedCritical = source._reservedCritical
+      _adaptive = source._adaptive
     }
   }
 
@@ -965,6 +1008,7 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
         case 17: try { try decoder.decodeSingularUInt32Field(value: &_storage._recentCalls) }()
         case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._recentFailures) }()
         case 19: try { try decoder.decodeSingularUInt32Field(value: &_storage._reservedCritical) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._adaptive) }()
         default: break
         }
       }
@@ -1034,6 +1078,9 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
       if _storage._reservedCritical != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._reservedCritical, fieldNumber: 19)
       }
+      try { if let v = _storage._adaptive {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1062,10 +1109,71 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
         if _storage._recentCalls != rhs_storage._recentCalls {return false}
         if _storage._recentFailures != rhs_storage._recentFailures {return false}
         if _storage._reservedCritical != rhs_storage._reservedCritical {return false}
+        if _storage._adaptive != rhs_storage._adaptive {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_AdaptiveLimitInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdaptiveLimitInfo"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}algorithm\0\u{1}limit\0\u{1}min\0\u{1}max\0\u{3}rtt_short_us\0\u{3}rtt_long_us\0\u{1}samples\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.algorithm) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.min) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.max) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.rttShortUs) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.rttLongUs) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.samples) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.algorithm.isEmpty {
+      try visitor.visitSingularStringField(value: self.algorithm, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    if self.min != 0 {
+      try visitor.visitSingularUInt32Field(value: self.min, fieldNumber: 3)
+    }
+    if self.max != 0 {
+      try visitor.visitSingularUInt32Field(value: self.max, fieldNumber: 4)
+    }
+    if self.rttShortUs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rttShortUs, fieldNumber: 5)
+    }
+    if self.rttLongUs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rttLongUs, fieldNumber: 6)
+    }
+    if self.samples != 0 {
+      try visitor.visitSingularUInt64Field(value: self.samples, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_AdaptiveLimitInfo, rhs: Levee_V1_AdaptiveLimitInfo) -> Bool {
+    if lhs.algorithm != rhs.algorithm {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.min != rhs.min {return false}
+    if lhs.max != rhs.max {return false}
+    if lhs.rttShortUs != rhs.rttShortUs {return false}
+    if lhs.rttLongUs != rhs.rttLongUs {return false}
+    if lhs.samples != rhs.samples {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -33,7 +33,7 @@ extension UpstreamPolicyConfiguration {
         var queueTimeout: Duration?
         if let section = try upstream.section(
             "bulkhead",
-            keys: ["max_concurrent", "max_queue", "queue_timeout", "reserved_critical"]
+            keys: ["max_concurrent", "max_queue", "queue_timeout", "reserved_critical", "adaptive"]
         ) {
             let maxConcurrent = try section["max_concurrent"]?.integer()
             try section.read("max_queue", into: &bulkhead.maxQueue)
@@ -43,6 +43,9 @@ extension UpstreamPolicyConfiguration {
                 maxConcurrent ?? BulkheadConfiguration.defaultMaxConcurrent(reservedCritical: reservedCritical)
             bulkhead.reservedCritical =
                 reservedCritical ?? BulkheadConfiguration.defaultReservedCritical(maxConcurrent: maxConcurrent)
+            if let adaptiveSection = try section.section("adaptive", keys: AdaptiveLimitConfiguration.keys) {
+                bulkhead.adaptive = try AdaptiveLimitConfiguration(decoding: adaptiveSection)
+            }
         }
         timeouts.connect = connect ?? TimeoutConfiguration.defaultConnect(attempt: attempt, total: total)
         timeouts.attempt = attempt ?? TimeoutConfiguration.defaultAttempt(connect: connect, total: total)
@@ -114,6 +117,24 @@ extension HedgeConfiguration {
             }
         }
         try section.read("max", into: &max)
+    }
+}
+
+extension AdaptiveLimitConfiguration {
+    /// `bulkhead.adaptive`: present (even empty) makes the bulkhead's limit adaptive, with the defaults
+    /// for the keys it does not set.
+    init(decoding section: ConfigurationSection) throws(ConfigurationFileError) {
+        self.init()
+        try section.read("algorithm", into: &algorithm)
+        let min = try section["min"]?.integer()
+        let max = try section["max"]?.integer()
+        self.min = min ?? Self.defaultMin(max: max)
+        self.max = max ?? Self.defaultMax(min: min)
+        initial = try section["initial"]?.integer()
+        try section.read("tolerance", into: &tolerance, expected: "a number ≥ 1 such as 1.5")
+        try section.read("smoothing", into: &smoothing, expected: "a number in (0, 1] such as 0.2")
+        try section.read("timeout", into: &timeout)
+        try section.read("backoff_ratio", into: &backoffRatio, expected: "a number in [0.5, 1) such as 0.9")
     }
 }
 

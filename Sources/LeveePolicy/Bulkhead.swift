@@ -1,4 +1,4 @@
-/// One upstream's bulkhead: a fixed number of slots, a bounded queue with a deadline per entry, and
+/// One upstream's bulkhead: a number of slots (fixed, or set by an adaptive limit), a bounded queue with a deadline per entry, and
 /// priorities (DESIGN.md, "Policy semantics", Bulkhead).
 ///
 /// The rules:
@@ -11,6 +11,9 @@
 ///   whose deadline has been reached, at `nextQueueDeadline`.
 /// - A full queue rejects new arrivals, whatever their priority (a critical call does not evict a
 ///   queued normal one).
+/// - With an adaptive limit (`bulkhead.adaptive`), the shell moves `limit` with `setLimit(_:)`. A lower
+///   limit takes no slot away: the calls holding one finish, and new calls wait until `inFlight` is
+///   below the new limit. A higher one lets waiting calls in (`admitWaiting(now:)`).
 ///
 /// The bulkhead is a value: it reads no clock and does no I/O. Every operation after `init` is
 /// allocation-free: the queue lives in a slab of `maxQueue` entries allocated up front, threaded by
@@ -24,6 +27,10 @@ public struct Bulkhead: Sendable {
     public private(set) var inFlight: Int = 0
     /// Calls holding a slot whose priority is not `CRITICAL`.
     public private(set) var inFlightNonCritical: Int = 0
+    /// How many calls may hold a slot now: `maxConcurrent`, or the adaptive limit's latest value.
+    public private(set) var limit: Int
+    /// How many of the `limit` slots only `CRITICAL` calls may use now.
+    public private(set) var reservedCritical: Int
 
     private var slots: ContiguousArray<QueueSlot>
     private var freeSlot: Int32
@@ -36,6 +43,10 @@ public struct Bulkhead: Sendable {
     public init(configuration: BulkheadConfiguration = .defaults) throws(ConfigurationError) {
         try configuration.validate()
         self.configuration = configuration
+        self.limit =
+            configuration.adaptive?.initialLimit(maxConcurrent: configuration.maxConcurrent)
+            ?? configuration.maxConcurrent
+        self.reservedCritical = configuration.reservedCritical(atLimit: limit)
         let capacity = configuration.maxQueue
         self.slots = ContiguousArray()
         self.slots.reserveCapacity(capacity)
@@ -67,9 +78,15 @@ public struct Bulkhead: Sendable {
 
     /// How many more calls of `priority` could be admitted right now without waiting.
     public func availableSlots(for priority: Priority) -> Int {
-        let total = configuration.maxConcurrent - inFlight
+        let total = max(0, limit - inFlight)
         if priority == .critical { return total }
-        return min(total, configuration.nonCriticalLimit - inFlightNonCritical)
+        return max(0, min(total, nonCriticalLimit - inFlightNonCritical))
+    }
+
+    /// The number of slots that calls other than `CRITICAL` may hold between them now.
+    @inlinable
+    public var nonCriticalLimit: Int {
+        limit - reservedCritical
     }
 
     /// The earliest deadline among the queued calls: when the shell should next call
@@ -117,8 +134,22 @@ public struct Bulkhead: Sendable {
             inFlightNonCritical -= 1
         }
         inFlight -= 1
+        return admitWaiting(now: now)
+    }
 
-        if let index = firstLive(in: critical, now: now) {
+    /// Sets the number of slots (an adaptive limit moved); `limit` must be ≥ 1. Calls holding a slot
+    /// keep it even when `inFlight` is now above the limit. After a rise, call `admitWaiting(now:)` until
+    /// it returns nil, to hand the new slots to waiting calls.
+    public mutating func setLimit(_ limit: Int) {
+        precondition(limit >= 1, "a bulkhead needs at least one slot")
+        self.limit = limit
+        reservedCritical = configuration.reservedCritical(atLimit: limit)
+    }
+
+    /// Gives a free slot to the oldest waiting `CRITICAL` call, else to the oldest waiting `NORMAL` call
+    /// if the non-critical limit allows it; returns its ticket, or nil when no slot or no live waiter.
+    public mutating func admitWaiting(now: Instant) -> Ticket? {
+        if canAdmit(.critical), let index = firstLive(in: critical, now: now) {
             occupy(.critical)
             return dequeue(index)
         }
@@ -153,8 +184,8 @@ public struct Bulkhead: Sendable {
     // MARK: Slots
 
     private func canAdmit(_ priority: Priority) -> Bool {
-        if inFlight >= configuration.maxConcurrent { return false }
-        return priority == .critical || inFlightNonCritical < configuration.nonCriticalLimit
+        if inFlight >= limit { return false }
+        return priority == .critical || inFlightNonCritical < nonCriticalLimit
     }
 
     private mutating func occupy(_ priority: Priority) {

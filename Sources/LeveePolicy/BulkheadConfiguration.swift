@@ -18,6 +18,10 @@ public struct BulkheadConfiguration: Hashable, Sendable {
     /// the default 64 slots; a file that sets `max_concurrent` alone reserves an eighth of its value
     /// (`defaultReservedCritical(maxConcurrent:)`).
     public var reservedCritical: Int
+    /// When set (`adaptive`), the number of slots follows the upstream's latency between `adaptive.min`
+    /// and `adaptive.max` instead of staying at `maxConcurrent`, which is then only where it starts
+    /// (`AdaptiveLimit`); `reservedCritical` keeps its share of whatever the limit is.
+    public var adaptive: AdaptiveLimitConfiguration?
 
     /// The largest `max_queue` accepted: the queue's storage is allocated up front, at this size at most.
     public static let maxQueueLimit = 1 << 20
@@ -26,12 +30,14 @@ public struct BulkheadConfiguration: Hashable, Sendable {
         maxConcurrent: Int = 64,
         maxQueue: Int = 128,
         queueTimeout: Duration = .milliseconds(100),
-        reservedCritical: Int = 8
+        reservedCritical: Int = 8,
+        adaptive: AdaptiveLimitConfiguration? = nil
     ) {
         self.maxConcurrent = maxConcurrent
         self.maxQueue = maxQueue
         self.queueTimeout = queueTimeout
         self.reservedCritical = reservedCritical
+        self.adaptive = adaptive
     }
 
     /// The defaults of DESIGN.md.
@@ -69,6 +75,16 @@ public struct BulkheadConfiguration: Hashable, Sendable {
             "\(reservedCritical)",
             expected: "an integer ≥ 0 and less than max_concurrent (\(maxConcurrent))"
         )
+        if let adaptive {
+            try ConfigurationError.within("adaptive") { () throws(ConfigurationError) in try adaptive.validate() }
+        }
+    }
+
+    /// The slots reserved for `CRITICAL` calls when the bulkhead has `limit` slots: `reservedCritical`
+    /// at `maxConcurrent`, and the same share, rounded down, of an adaptive limit.
+    @inlinable
+    public func reservedCritical(atLimit limit: Int) -> Int {
+        limit == maxConcurrent ? reservedCritical : limit * reservedCritical / maxConcurrent
     }
 }
 

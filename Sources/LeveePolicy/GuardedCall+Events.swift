@@ -115,6 +115,14 @@ extension GuardedCall {
             upstream.balancer.onAttemptFinished(endpoint: endpoint)
         }
         effects.attemptRecorded = elapsed
+        recordLatency(
+            of: outcome,
+            elapsed: elapsed,
+            inFlight: attempt.inFlight,
+            now: now,
+            upstream: &upstream,
+            &effects
+        )
         last = report
         decidingAttempt = attempt.number
         if case .app = request.maker {
@@ -230,7 +238,8 @@ extension GuardedCall {
                 permit: permit,
                 endpoint: endpoint,
                 endpointGeneration: upstream.endpointGeneration,
-                startedAt: now
+                startedAt: now,
+                inFlight: upstream.bulkhead.inFlight
             )
         )
         out.hedgeAt = nextHedgeAt(now: now)
@@ -361,7 +370,8 @@ extension GuardedCall {
                     permit: permit,
                     endpoint: endpoint,
                     endpointGeneration: upstream.endpointGeneration,
-                    startedAt: now
+                    startedAt: now,
+                    inFlight: upstream.bulkhead.inFlight
                 ),
                 hedgeAt: hedgeAt
             )
@@ -407,6 +417,29 @@ extension GuardedCall {
                 upstream.balancer.onAttemptFinished(endpoint: endpoint)
             }
             if attempt.isHedge { effects.hedges.lost += 1 }
+        }
+    }
+
+    /// Feeds the attempt to the bulkhead's adaptive limit: every attempt the upstream saw, a timeout as a
+    /// drop; not a connect failure (nothing reached it) nor an ignored outcome (the app cancelled). When
+    /// the limit rose, the new slots go to waiting calls at once.
+    private mutating func recordLatency(
+        of outcome: AttemptOutcome,
+        elapsed: Duration,
+        inFlight: Int,
+        now: Instant,
+        upstream: inout UpstreamPolicyState,
+        _ effects: inout Effects
+    ) {
+        switch outcome {
+        case .ignored, .failure(.connectFailure): return
+        case .success, .failure: break
+        }
+        let sample = AdaptiveLimit.Sample(rtt: elapsed, inFlight: inFlight, dropped: outcome == .failure(.timeout))
+        guard let change = upstream.recordLatency(sample) else { return }
+        effects.limitChange = change
+        while let ticket = upstream.bulkhead.admitWaiting(now: now) {
+            effects.slotsOpenedTo.append(ticket)
         }
     }
 

@@ -105,6 +105,10 @@ extension GuardedCall {
         public var outlierEvent: OutlierEvent?
         /// A queued call that got the bulkhead slot this call freed: the shell wakes it.
         public var slotHandedTo: Bulkhead.Ticket?
+        /// Queued calls that got a slot because the adaptive limit rose: the shell wakes them.
+        public var slotsOpenedTo: [Bulkhead.Ticket] = []
+        /// The adaptive limit moved (`bulkhead.adaptive`): the shell logs it.
+        public var limitChange: AdaptiveLimit.Change?
         /// An attempt ended and was recorded, after this long.
         public var attemptRecorded: Duration?
         /// What the retry budget did.

@@ -158,6 +158,8 @@ public struct GuardedCall: Sendable {
         var endpoint: Int?
         var endpointGeneration: UInt64
         var startedAt: Instant
+        /// Calls holding a bulkhead slot when the attempt went out, for the adaptive limit.
+        var inFlight: Int
     }
 
     /// The attempts out at once: the first inline, so that a call that does not hedge allocates nothing

@@ -1,5 +1,6 @@
-/// The policy state that all calls to one upstream share: circuit breaker, bulkhead, retry budget,
-/// outlier detector and load balancer, and who decided the breaker's state.
+/// The policy state that all calls to one upstream share: circuit breaker, bulkhead (and its adaptive
+/// limit, when it has one), retry budget, outlier detector and load balancer, and who decided the
+/// breaker's state.
 ///
 /// The shell keeps one per upstream behind its lock and hands it `inout` to each `GuardedCall` event,
 /// so that one event is one lock acquisition, whatever the event decides. It reads no clock and does
@@ -10,6 +11,8 @@ public struct UpstreamPolicyState: Sendable {
     /// Who decided the breaker's current state.
     public private(set) var breakerSource: BreakerSource = .local
     public var bulkhead: Bulkhead
+    /// The limiter that sets the bulkhead's number of slots (`bulkhead.adaptive`); nil for a fixed one.
+    public private(set) var adaptiveLimit: AdaptiveLimit?
     public var budget: RetryBudget
     public var outliers: OutlierDetector
     public var balancer: LoadBalancer
@@ -28,6 +31,9 @@ public struct UpstreamPolicyState: Sendable {
     ) throws(ConfigurationError) {
         self.breaker = try CircuitBreaker(configuration: breaker)
         self.bulkhead = try Bulkhead(configuration: bulkhead)
+        if let adaptive = bulkhead.adaptive {
+            self.adaptiveLimit = try AdaptiveLimit(configuration: adaptive, maxConcurrent: bulkhead.maxConcurrent)
+        }
         self.budget = retry.makeBudget()
         self.outliers = try OutlierDetector(configuration: outlierDetection, endpointCount: endpointCount)
         self.balancer = LoadBalancer(configuration: loadBalancing, endpointCount: endpointCount)
@@ -80,6 +86,17 @@ public struct UpstreamPolicyState: Sendable {
     private mutating func note(_ transition: CircuitBreaker.Transition?) -> CircuitBreaker.Transition? {
         if let transition { breakerSource = BreakerSource(transition.cause) }
         return transition
+    }
+
+    // MARK: Adaptive limit
+
+    /// Feeds one attempt to the adaptive limit, if the bulkhead has one, and gives the bulkhead its new
+    /// number of slots. Returns the change, if the limit moved; after a rise, the caller hands the new
+    /// slots to waiting calls (`bulkhead.admitWaiting(now:)`).
+    public mutating func recordLatency(_ sample: AdaptiveLimit.Sample) -> AdaptiveLimit.Change? {
+        guard let change = adaptiveLimit?.record(sample) else { return nil }
+        bulkhead.setLimit(change.to)
+        return change
     }
 
     // MARK: Endpoints

@@ -24,6 +24,13 @@ public enum MetricName {
     public static let endpoints = "levee_endpoints"
     public static let endpointsEjected = "levee_endpoints_ejected"
     public static let budgetBalance = "levee_budget_balance"
+    /// The bulkhead's number of slots now: `max_concurrent`, or the adaptive limit.
+    public static let bulkheadLimit = "levee_bulkhead_limit"
+    /// The adaptive limit's RTT estimates (only upstreams with `bulkhead.adaptive`): the last sample's,
+    /// and the long-term average.
+    public static let bulkheadRTTShort = "levee_bulkhead_rtt_short_seconds"
+    public static let bulkheadRTTLong = "levee_bulkhead_rtt_long_seconds"
+    public static let bulkheadLimitChanges = "levee_bulkhead_limit_changes_total"
     public static let serviceLevel = "levee_service_level"
     public static let gossipMembers = "levee_gossip_members"
     public static let gossipProbes = "levee_gossip_probes_total"
@@ -102,7 +109,8 @@ public final class AgentMetrics: Sendable {
     /// The gauges each upstream has.
     static let upstreamGauges = [
         MetricName.breakerState, MetricName.breakerOpen, MetricName.inFlight, MetricName.queued,
-        MetricName.endpoints, MetricName.endpointsEjected, MetricName.budgetBalance,
+        MetricName.endpoints, MetricName.endpointsEjected, MetricName.budgetBalance, MetricName.bulkheadLimit,
+        MetricName.bulkheadRTTShort, MetricName.bulkheadRTTLong,
     ]
 
     private func refresh(_ snapshot: UpstreamRuntime.GaugeSnapshot, upstream: String) {
@@ -117,6 +125,12 @@ public final class AgentMetrics: Sendable {
         set(MetricName.endpoints, snapshot.endpoints)
         set(MetricName.endpointsEjected, snapshot.ejected)
         set(MetricName.budgetBalance, snapshot.budgetBalance)
+        set(MetricName.bulkheadLimit, snapshot.limit)
+        if let rtt = snapshot.adaptiveRTT {
+            let seconds = { (duration: Duration) in Double(duration.nanoseconds) / 1e9 }
+            Gauge(label: MetricName.bulkheadRTTShort, dimensions: label, factory: factory).record(seconds(rtt.short))
+            Gauge(label: MetricName.bulkheadRTTLong, dimensions: label, factory: factory).record(seconds(rtt.long))
+        }
     }
 
     /// The members by status (every status, 0 when none), and the node's own counters as they grew

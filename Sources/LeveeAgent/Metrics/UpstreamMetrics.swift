@@ -18,6 +18,8 @@ public struct UpstreamMetrics: Sendable {
     let rejections: [RejectionCause: Counter]
     let callDuration: Timer
     let attemptDuration: Timer
+    /// `levee_bulkhead_limit_changes_total{upstream}`: how often the adaptive limit moved.
+    let limitChanges: Counter
 
     /// Why a call was refused without reaching the upstream: `levee_rejections_total{cause}`.
     public enum RejectionCause: String, CaseIterable, Sendable {
@@ -80,6 +82,12 @@ public struct UpstreamMetrics: Sendable {
         rejections = counters(MetricName.rejections, by: "cause", RejectionCause.allCases) { $0.rawValue }
         callDuration = Timer(label: MetricName.callDuration, dimensions: label, factory: factory)
         attemptDuration = Timer(label: MetricName.attemptDuration, dimensions: label, factory: factory)
+        limitChanges = Counter(label: MetricName.bulkheadLimitChanges, dimensions: label, factory: factory)
+    }
+
+    /// The adaptive limit of the bulkhead moved.
+    func recordLimitChange() {
+        limitChanges.increment()
     }
 
     /// A call ended: its outcome, its fallback, its duration.

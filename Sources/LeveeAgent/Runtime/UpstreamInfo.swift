@@ -24,15 +24,31 @@ public struct UpstreamInfo: Sendable {
         public var inRotation: Bool
     }
 
+    /// The adaptive limit of the bulkhead (`bulkhead.adaptive`).
+    public struct Adaptive: Sendable {
+        public var algorithm: String
+        public var limit: Int
+        public var min: Int
+        public var max: Int
+        /// The last sample's RTT and the long-term average (zero before the first sample).
+        public var shortRTT: Duration
+        public var longRTT: Duration
+        public var samples: UInt64
+    }
+
     public var name: String
     public var protocolName: String
     public var isDynamic: Bool
     public var breaker: Breaker
     public var inFlight: Int
     public var queued: Int
+    /// The bulkhead's number of slots now: `max_concurrent`, or the adaptive limit.
     public var maxConcurrent: Int
     public var maxQueue: Int
+    /// The critical-only slots now (their share of the adaptive limit, when there is one).
     public var reservedCritical: Int
+    /// Nil for a fixed bulkhead.
+    public var adaptive: Adaptive?
     public var budgetBalance: Int
     public var leases: Int
     public var recent: RecentLatencyWindow.Summary

@@ -114,7 +114,7 @@ extension UpstreamRuntime {
             return (ended, state.policy.breaker.state)
         }
         guard let (ended, breaker) = released else { return nil }
-        ended.woken?.resume(returning: true)
+        for continuation in ended.woken { continuation.resume(returning: true) }
         let step = ended.step
         let address = ended.endpoint
         var effects = step.effects

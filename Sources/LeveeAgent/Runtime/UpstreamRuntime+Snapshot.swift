@@ -51,9 +51,20 @@ extension UpstreamRuntime {
                 ),
                 inFlight: state.policy.bulkhead.inFlight,
                 queued: state.policy.bulkhead.queued,
-                maxConcurrent: policy.bulkhead.maxConcurrent,
+                maxConcurrent: state.policy.bulkhead.limit,
                 maxQueue: policy.bulkhead.maxQueue,
-                reservedCritical: policy.bulkhead.reservedCritical,
+                reservedCritical: state.policy.bulkhead.reservedCritical,
+                adaptive: state.policy.adaptiveLimit.map { limiter in
+                    UpstreamInfo.Adaptive(
+                        algorithm: limiter.configuration.algorithm.rawValue,
+                        limit: limiter.limit,
+                        min: limiter.configuration.min,
+                        max: limiter.configuration.max,
+                        shortRTT: limiter.shortRTT,
+                        longRTT: limiter.longRTT,
+                        samples: limiter.samples
+                    )
+                },
                 budgetBalance: state.policy.budget.balance(now: now),
                 leases: state.leases.count,
                 recent: state.recent.summary(now: now),
@@ -84,6 +95,10 @@ extension UpstreamRuntime {
         var endpoints: Int
         var ejected: Int
         var budgetBalance: Int
+        /// The bulkhead's number of slots now.
+        var limit: Int
+        /// The adaptive limit's RTT estimates, when the bulkhead has one.
+        var adaptiveRTT: (short: Duration, long: Duration)?
     }
 
     /// The gauges now, taken under the lock at scrape time.
@@ -96,7 +111,9 @@ extension UpstreamRuntime {
                 queued: state.policy.bulkhead.queued,
                 endpoints: state.endpoints.count,
                 ejected: state.endpoints.indices.count(where: { !state.policy.outliers.isAvailable($0, now: now) }),
-                budgetBalance: Int(state.policy.budget.balance(now: now))
+                budgetBalance: Int(state.policy.budget.balance(now: now)),
+                limit: state.policy.bulkhead.limit,
+                adaptiveRTT: state.policy.adaptiveLimit.map { ($0.shortRTT, $0.longRTT) }
             )
         }
     }

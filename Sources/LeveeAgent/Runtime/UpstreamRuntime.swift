@@ -29,6 +29,9 @@ public final class UpstreamRuntime: Sendable {
     /// between the lookup and the call's first permit must not close its connections. Kept apart from
     /// the lock, so that a call takes the lock only for its own events.
     let checkouts = Atomic<Int>(0)
+    /// When the adaptive limit's last change was logged, and the changes since that were not, so that a
+    /// limit moving on every attempt logs at most one line a second. Apart from the lock, as `checkouts`.
+    let limitLog = Mutex(LimitChangeLog())
 
     /// The mutable part, only touched under the lock.
     struct State: Sendable {
@@ -56,11 +59,11 @@ public final class UpstreamRuntime: Sendable {
         var peerQuorum = Int.max
 
         /// A permit's call after its attempt was reported: its last step, its endpoint, and the queued
-        /// call its freed slot went to (to resume outside the lock).
+        /// calls its freed slot (or a rise of the adaptive limit) went to (to resume outside the lock).
         struct EndedLease {
             var step: GuardedCall.Step
             var endpoint: EndpointAddress?
-            var woken: CheckedContinuation<Bool, Never>?
+            var woken: [CheckedContinuation<Bool, Never>]
         }
 
         /// Ends the permit `id` with its attempt's `report` (the app's `Release`, or a timeout when the
@@ -90,9 +93,17 @@ public final class UpstreamRuntime: Sendable {
             return EndedLease(step: step, endpoint: endpoint, woken: wake(after: step))
         }
 
-        /// The queued call that `step` handed its slot to, to resume outside the lock.
-        mutating func wake(after step: GuardedCall.Step) -> CheckedContinuation<Bool, Never>? {
-            step.effects.slotHandedTo.flatMap { resolve($0.id, granted: true) }
+        /// The queued calls that `step` handed a slot to (its freed one, or those a rise of the adaptive
+        /// limit opened), to resume outside the lock.
+        mutating func wake(after step: GuardedCall.Step) -> [CheckedContinuation<Bool, Never>] {
+            var woken: [CheckedContinuation<Bool, Never>] = []
+            if let ticket = step.effects.slotHandedTo, let continuation = resolve(ticket.id, granted: true) {
+                woken.append(continuation)
+            }
+            for ticket in step.effects.slotsOpenedTo {
+                if let continuation = resolve(ticket.id, granted: true) { woken.append(continuation) }
+            }
+            return woken
         }
 
         /// Hands the outcome of a queued call's wait to its waiter: returns the continuation to resume
@@ -195,7 +206,7 @@ public final class UpstreamRuntime: Sendable {
         _ event: (inout GuardedCall, inout State) throws(GuardedCallError) -> GuardedCall.Step,
         then body: (GuardedCall.Step, GuardedCall, inout State) -> Extra
     ) -> (GuardedCall.Step, Extra) {
-        typealias Advanced = (GuardedCall.Step, Extra, GuardedCall, CheckedContinuation<Bool, Never>?)
+        typealias Advanced = (GuardedCall.Step, Extra, GuardedCall, [CheckedContinuation<Bool, Never>])
         let result: Result<Advanced, GuardedCallError> = state.withLock { state in
             var local = call
             do throws(GuardedCallError) {
@@ -210,7 +221,7 @@ public final class UpstreamRuntime: Sendable {
         switch result {
         case .success(let (step, extra, advanced, woken)):
             call = advanced
-            woken?.resume(returning: true)
+            for continuation in woken { continuation.resume(returning: true) }
             return (step, extra)
         case .failure(let error):
             preconditionFailure("\(configuration.name): \(error)")
@@ -224,7 +235,21 @@ public final class UpstreamRuntime: Sendable {
         if let duration = effects.attemptRecorded { metrics.recordAttempt(duration: duration) }
         if effects.retry == .denied { metrics.recordRetry(allowed: false) }
         if !effects.hedges.isEmpty { metrics.recordHedges(effects.hedges) }
+        if let change = effects.limitChange { note(change) }
         changes?.notify()
+    }
+
+    /// Counts a change of the adaptive limit and logs it: one line at once, then at most one a second
+    /// with how many changes it stands for (the limit may move on every attempt).
+    func note(_ change: AdaptiveLimit.Change) {
+        metrics.recordLimitChange()
+        let now = clock.now()
+        let logged = limitLog.withLock { $0.shouldLog(now: now) }
+        guard let skipped = logged else { return }
+        logger.info(
+            "bulkhead \(change)",
+            metadata: skipped > 0 ? ["changes_not_logged": "\(skipped)"] : [:]
+        )
     }
 
     // MARK: Bulkhead queue
@@ -345,7 +370,7 @@ public final class UpstreamRuntime: Sendable {
                     continue
                 }
                 state.counters.count(.timeout)
-                if let continuation = ended.woken { woken.append(continuation) }
+                woken += ended.woken
                 var effects = ended.step.effects
                 // An expired lease is counted as a timeout, not as an attempt the app reported.
                 effects.attemptRecorded = nil

@@ -214,6 +214,17 @@ extension Levee_V1_UpstreamInfo {
         budgetBalance = UInt32(clamping: info.budgetBalance)
         leases = UInt32(clamping: info.leases)
         reservedCritical = UInt32(clamping: info.reservedCritical)
+        if let limiter = info.adaptive {
+            var adaptive = Levee_V1_AdaptiveLimitInfo()
+            adaptive.algorithm = limiter.algorithm
+            adaptive.limit = UInt32(clamping: limiter.limit)
+            adaptive.min = UInt32(clamping: limiter.min)
+            adaptive.max = UInt32(clamping: limiter.max)
+            adaptive.rttShortUs = limiter.shortRTT.microseconds
+            adaptive.rttLongUs = limiter.longRTT.microseconds
+            adaptive.samples = limiter.samples
+            self.adaptive = adaptive
+        }
         recentCalls = UInt32(clamping: info.recent.calls)
         recentFailures = UInt32(clamping: info.recent.failures)
         latencyP50Us = info.recent.p50.microseconds

@@ -98,6 +98,20 @@ struct Upstreams: AsyncParsableCommand {
                 ]
             }
         )
+        let adaptive = upstreams.filter(\.hasAdaptive)
+        if !adaptive.isEmpty {
+            print("")
+            printTable(
+                ["UPSTREAM", "ADAPTIVE", "LIMIT", "MIN", "MAX", "RTT_SHORT", "RTT_LONG", "SAMPLES"],
+                adaptive.map { upstream in
+                    let limit = upstream.adaptive
+                    return [
+                        upstream.name, limit.algorithm, "\(limit.limit)", "\(limit.min)", "\(limit.max)",
+                        TopRow.latency(limit.rttShortUs), TopRow.latency(limit.rttLongUs), "\(limit.samples)",
+                    ]
+                }
+            )
+        }
         let endpoints = upstreams.flatMap { upstream in upstream.endpoints.map { (upstream.name, $0) } }
         guard !endpoints.isEmpty else { return }
         print("")
@@ -115,6 +129,21 @@ struct Upstreams: AsyncParsableCommand {
     }
 
     static func json(_ upstream: Levee_V1_UpstreamInfo) -> [String: Any] {
+        var object = plainJSON(upstream)
+        if upstream.hasAdaptive {
+            let limit = upstream.adaptive
+            object["adaptive"] =
+                [
+                    "algorithm": limit.algorithm, "limit": Int(limit.limit), "min": Int(limit.min),
+                    "max": Int(limit.max),
+                    "rtt_short_us": Int(limit.rttShortUs), "rtt_long_us": Int(limit.rttLongUs),
+                    "samples": Int(limit.samples),
+                ] as [String: Any]
+        }
+        return object
+    }
+
+    private static func plainJSON(_ upstream: Levee_V1_UpstreamInfo) -> [String: Any] {
         let counters = upstream.counters
         return [
             "name": upstream.name, "protocol": upstream.protocol, "dynamic": upstream.dynamic,

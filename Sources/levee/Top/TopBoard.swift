@@ -43,6 +43,16 @@ struct TopRow: Sendable, Equatable {
     var queued: String
     var budget: UInt32
     var endpoints: String
+    /// The adaptive limit's algorithm and RTT estimates (`bulkhead.adaptive`), nil for a fixed bulkhead:
+    /// shown after the in-flight count on screen, as `key=value` fields in the plain output.
+    var adaptive: Adaptive?
+
+    struct Adaptive: Sendable, Equatable {
+        var algorithm: String
+        var limit: UInt32
+        var shortRTT: String
+        var longRTT: String
+    }
 
     /// `upstream` now; `previous` is the same upstream at the last refresh, `elapsed` seconds ago.
     ///
@@ -78,6 +88,15 @@ struct TopRow: Sendable, Equatable {
         inFlight =
             "\(upstream.inFlight)/\(upstream.maxConcurrent)"
             + (upstream.reservedCritical > 0 ? " (\(upstream.reservedCritical) crit)" : "")
+        if upstream.hasAdaptive {
+            let limit = upstream.adaptive
+            adaptive = Adaptive(
+                algorithm: limit.algorithm,
+                limit: limit.limit,
+                shortRTT: Self.latency(limit.rttShortUs),
+                longRTT: Self.latency(limit.rttLongUs)
+            )
+        }
         queued = "\(upstream.queued)/\(upstream.maxQueue)"
         budget = upstream.budgetBalance
         // `in_rotation` once the agent reports health; before that, not ejected.
@@ -105,7 +124,9 @@ struct TopRow: Sendable, Equatable {
         [
             name, breaker, String(format: "%.1f", callsPerSecond),
             failurePercent.map { String(format: "%.1f", $0) } ?? "-",
-            Self.latency(p50Microseconds), Self.latency(p99Microseconds), inFlight, queued, "\(budget)", endpoints,
+            Self.latency(p50Microseconds), Self.latency(p99Microseconds),
+            inFlight + (adaptive.map { " \($0.algorithm) rtt \($0.shortRTT)/\($0.longRTT)" } ?? ""), queued,
+            "\(budget)", endpoints,
         ]
     }
 
@@ -116,6 +137,8 @@ struct TopRow: Sendable, Equatable {
             + "p99=\(values[5]) "
             + "in_flight=\(inFlight.replacingOccurrences(of: " ", with: "")) queued=\(queued) budget=\(budget) "
             + "endpoints=\(endpoints)"
+            + (adaptive.map { " \($0.algorithm)_limit=\($0.limit) rtt_short=\($0.shortRTT) rtt_long=\($0.longRTT)" }
+                ?? "")
     }
 
     static func latency(_ microseconds: UInt64) -> String {

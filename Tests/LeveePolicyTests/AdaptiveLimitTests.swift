@@ -1,0 +1,178 @@
+import LeveePolicy
+import LeveeTestKit
+import PropertyBased
+import Testing
+
+@Suite struct AdaptiveLimitTests {
+    private static func limit(
+        _ algorithm: AdaptiveLimitConfiguration.Algorithm,
+        min: Int = 4,
+        max: Int = 512,
+        initial: Int,
+        timeout: Duration = .seconds(5)
+    ) throws -> AdaptiveLimit {
+        try AdaptiveLimit(
+            configuration: AdaptiveLimitConfiguration(
+                algorithm: algorithm,
+                min: min,
+                max: max,
+                initial: initial,
+                timeout: timeout
+            ),
+            maxConcurrent: 64
+        )
+    }
+
+    // MARK: Examples
+
+    @Test(arguments: [
+        (nil as Int?, 64, 4, 512, 64),
+        (nil, 64, 100, 512, 100),
+        (nil, 64, 4, 32, 32),
+        (20, 64, 4, 512, 20),
+    ])
+    func startsAtInitialOrMaxConcurrentClamped(
+        initial: Int?,
+        maxConcurrent: Int,
+        min: Int,
+        max: Int,
+        expected: Int
+    )
+        throws
+    {
+        let configuration = AdaptiveLimitConfiguration(min: min, max: max, initial: initial)
+        let limiter = try AdaptiveLimit(configuration: configuration, maxConcurrent: maxConcurrent)
+        #expect(limiter.limit == expected)
+        let bulkhead = try Bulkhead(
+            configuration: BulkheadConfiguration(maxConcurrent: maxConcurrent, adaptive: configuration)
+        )
+        #expect(bulkhead.limit == expected)
+    }
+
+    @Test func gradient2FollowsNetflixArithmetic() throws {
+        var limiter = try Self.limit(.gradient2, initial: 20)
+        // long = 10 ms, gradient = min(1, 1.5) = 1: 0.8·20 + 0.2·(20 + 4) = 20.8.
+        #expect(limiter.record(.init(rtt: .milliseconds(10), inFlight: 20)) == nil)
+        #expect(abs(limiter.estimate - 20.8) < 1e-9)
+        // long = 20 ms, gradient = 1.5·20/30 = 1: 0.8·20.8 + 0.2·24.8 = 21.6.
+        let rose = limiter.record(.init(rtt: .milliseconds(30), inFlight: 20))
+        #expect(rose?.from == 20 && rose?.to == 21)
+        #expect(rose?.longRTT == .milliseconds(20) && rose?.shortRTT == .milliseconds(30))
+        // long = 60 ms after (10 + 30 + 140) / 3, gradient = 1.5·60/140 = 0.643:
+        // 0.8·21.6 + 0.2·(21.6·0.643 + 4) = 20.857.
+        let fell = limiter.record(.init(rtt: .milliseconds(140), inFlight: 21))
+        #expect(fell?.to == 20)
+        #expect(abs(limiter.estimate - (0.8 * 21.6 + 0.2 * (21.6 * (1.5 * 60 / 140) + 4))) < 1e-9)
+        #expect(limiter.longRTT == .milliseconds(60))
+    }
+
+    @Test func gradient2HoldsWhileTheAppUsesLessThanHalfTheSlots() throws {
+        var limiter = try Self.limit(.gradient2, initial: 40)
+        for _ in 0..<50 {
+            #expect(limiter.record(.init(rtt: .seconds(1), inFlight: 19)) == nil)
+        }
+        #expect(limiter.limit == 40)
+        #expect(limiter.shortRTT == .seconds(1))
+    }
+
+    @Test func aimdAddsOneAndBacksOffOnADropOrASlowSample() throws {
+        var limiter = try Self.limit(.aimd, initial: 20, timeout: .milliseconds(100))
+        #expect(limiter.record(.init(rtt: .milliseconds(10), inFlight: 10))?.to == 21)
+        // Fewer than half the slots in use: holds.
+        #expect(limiter.record(.init(rtt: .milliseconds(10), inFlight: 10)) == nil)
+        #expect(limiter.record(.init(rtt: .milliseconds(10), inFlight: 11, dropped: true))?.to == 18)
+        #expect(limiter.record(.init(rtt: .milliseconds(101), inFlight: 18))?.to == 16)
+        // At the timeout exactly, not a drop (Netflix: `rtt > timeout`).
+        #expect(limiter.record(.init(rtt: .milliseconds(100), inFlight: 16))?.to == 17)
+    }
+
+    @Test(arguments: AdaptiveLimitConfiguration.Algorithm.allCases)
+    func neverLeavesMinAndMax(algorithm: AdaptiveLimitConfiguration.Algorithm) throws {
+        // Above 8: Gradient2's added queue of 4 keeps a halved limit of 8 or less from falling further.
+        var limiter = try Self.limit(algorithm, min: 10, max: 14, initial: 12, timeout: .milliseconds(50))
+        for _ in 0..<3000 { limiter.record(.init(rtt: .milliseconds(1), inFlight: 14)) }
+        #expect(limiter.limit == 14)
+        for _ in 0..<100 { limiter.record(.init(rtt: .seconds(2), inFlight: 14, dropped: true)) }
+        #expect(limiter.limit == 10)
+    }
+
+    // MARK: Properties
+
+    @Test func staysWithinMinAndMaxAndReportsEveryChange() async {
+        await propertyCheck(
+            count: 300,
+            input: Gen.int(in: 0...Int.max).array(of: 1...400),
+            Gen.int(in: 1...64),
+            Gen.int(in: 0...512),
+            Gen.int(in: 0...1)
+        ) { codes, min, span, algorithm in
+            let max = min + span
+            var limiter = try AdaptiveLimit(
+                configuration: AdaptiveLimitConfiguration(
+                    algorithm: algorithm == 0 ? .gradient2 : .aimd,
+                    min: min,
+                    max: max,
+                    timeout: .milliseconds(200)
+                ),
+                maxConcurrent: 64
+            )
+            for code in codes {
+                // An RTT of 0 to 2 s, in-flight 0 to 1 000, a drop one time in eight.
+                let sample = AdaptiveLimit.Sample(
+                    rtt: .microseconds(code % 2_000_001),
+                    inFlight: (code / 2_000_001) % 1_001,
+                    dropped: (code / 2_002_003_001) % 8 == 0
+                )
+                let before = limiter.limit
+                let change = limiter.record(sample)
+                #expect(limiter.limit >= min && limiter.limit <= max)
+                #expect(change.map { $0.from == before && $0.to == limiter.limit } ?? (before == limiter.limit))
+            }
+        }
+    }
+
+    /// An upstream whose latency is `base` up to `knee` calls in flight, and `slope` more for each call
+    /// above: once the load saturates the limit, the limit falls to about where the latency is twice
+    /// the unloaded one (Gradient2 by its gradient against the long RTT learnt unloaded, AIMD by drops
+    /// at a `timeout` of twice the unloaded latency); when the latency comes back at any concurrency,
+    /// the limit climbs back.
+    @Test(arguments: AdaptiveLimitConfiguration.Algorithm.allCases)
+    func fallsWhenLatencyRisesWithConcurrencyAndRecoversWhenItDoes(
+        algorithm: AdaptiveLimitConfiguration.Algorithm
+    ) async {
+        await propertyCheck(
+            count: 300,
+            input: Gen.int(in: 8...64),
+            Gen.int(in: 1...50),
+            Gen.int(in: 1...5)
+        ) { knee, baseMilliseconds, slopeMilliseconds in
+            let base = Duration.milliseconds(baseMilliseconds)
+            let slope = Duration.milliseconds(slopeMilliseconds)
+            func latency(_ inFlight: Int) -> Duration { base + slope * max(0, inFlight - knee) }
+            let initial = 4 * knee
+            var limiter = try Self.limit(algorithm, initial: initial, timeout: base * 2)
+            // Light load: the upstream's unloaded latency is learnt, the limit holds.
+            for _ in 0..<100 { limiter.record(.init(rtt: base, inFlight: 1)) }
+            #expect(limiter.limit == initial)
+
+            // Load that fills every slot: the latency rises with the limit.
+            var lowest = limiter.limit
+            for _ in 0..<300 {
+                let inFlight = limiter.limit
+                limiter.record(.init(rtt: latency(inFlight), inFlight: inFlight))
+                lowest = min(lowest, limiter.limit)
+            }
+            let bound = knee + 2 * baseMilliseconds / slopeMilliseconds + 8
+            #expect(lowest <= bound, "knee \(knee), base \(base), slope \(slope): lowest \(lowest)")
+            #expect(lowest < initial || latency(initial) <= base * 2)
+
+            // The upstream is fast again at any concurrency: the limit climbs back.
+            var samples = 0
+            while limiter.limit < initial && samples < 1_000 {
+                limiter.record(.init(rtt: base, inFlight: limiter.limit))
+                samples += 1
+            }
+            #expect(limiter.limit >= initial, "after \(samples) samples: \(limiter.limit)")
+        }
+    }
+}

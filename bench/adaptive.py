@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""Adaptive concurrency benchmark: a fixed bulkhead against Gradient2 and AIMD, side by side in one run.
+
+The upstream is a real HTTP/1.1 server this script starts (asyncio, its own process). Its latency is
+BASE (10 ms) while at most KNEE (32) requests are in flight, plus SLOPE (2 ms) for each request in
+flight above that, counted when the request arrives: an upstream whose throughput peaks at 32
+concurrent requests and falls beyond. The load is closed-loop clients through the agent's plain HTTP
+proxy listener (`Host: <variant>`), rising in steps of 16, 32, 64, 128 and 256 clients, STEP seconds
+each. Every variant is an upstream of its own agent (started fresh for each run), with the same
+bulkhead apart from its limit:
+
+    fixed-N    bulkhead: { max_concurrent: N, max_queue: 0, reserved_critical: 0 }   N = 32, 64, 128, 256
+    gradient2  bulkhead: { max_queue: 0, reserved_critical: 0, adaptive: { algorithm: gradient2 } }
+    aimd       bulkhead: { max_queue: 0, reserved_critical: 0, adaptive: { algorithm: aimd, timeout: 20ms } }
+
+(adaptive: min 4, max 512, starting from max_concurrent's default 64; AIMD is loss-based, so its
+`timeout`, the latency above which an attempt counts as a drop, is set to twice the unloaded latency.)
+`max_queue: 0`: a call that finds no free slot is answered 503 at once (BULKHEAD_FULL); a client that
+gets a 503 waits 5 ms before its next request, as a client backing off would, so that shed load does
+not turn into a busy loop on the machine's 2 cores. No retries (`max_attempts: 1`).
+
+Each round measures the unloaded latency (1 client, fixed-256) and then every variant once, in an order
+that rotates between rounds. Reported per variant and load step: goodput (200 answers per second),
+p50/p99 of the 200 answers as the client saw them, and 503s per second; medians over the rounds, with
+the range. Goals (issue 15): at every step, p99 <= 2 x the unloaded p50, and goodput >= 90 % of the best
+fixed limit's goodput at that step.
+
+    bench/adaptive.py                       # LEVEE_BINARY or .build/release/levee; 3 rounds, 3 s steps
+    bench/adaptive.py --rounds 5 --step 4
+    bench/adaptive.py --trace aimd --clients 64   # the limit over 5 s, read with levee upstreams --json
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STEPS = [16, 32, 64, 128, 256]
+FIXED = [32, 64, 128, 256]
+CHILDREN = []
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- the upstream
+
+
+class Upstream(asyncio.Protocol):
+    """HTTP/1.1 keep-alive; one request at a time per connection (the agent's pool sends no pipeline)."""
+
+    in_flight = 0
+
+    def __init__(self, base, slope, knee):
+        self.base, self.slope, self.knee = base, slope, knee
+        self.buffer = b""
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data):
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self.buffer = self.buffer[end + 4:]
+            Upstream.in_flight += 1
+            delay = self.base + self.slope * max(0, Upstream.in_flight - self.knee)
+            asyncio.get_running_loop().call_later(delay, self.respond)
+
+    def respond(self):
+        Upstream.in_flight -= 1
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
+
+    def connection_lost(self, exc):
+        self.transport = None
+
+
+def serve(port, base, slope, knee):
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: Upstream(base, slope, knee), "127.0.0.1", port, backlog=1024)
+        async with server:
+            await server.serve_forever()
+    asyncio.run(main())
+
+
+# --------------------------------------------------------------------------- children
+
+
+def spawn(cmd, log_path):
+    out = open(log_path, "ab")
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    out.close()
+    CHILDREN.append(p)
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=5)
+    if p in CHILDREN:
+        CHILDREN.remove(p)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port} within {timeout} s")
+
+
+def bulkhead(variant):
+    if variant.startswith("fixed-"):
+        return f"{{ max_concurrent: {variant[6:]}, max_queue: 0, reserved_critical: 0 }}"
+    extra = ", timeout: 20ms" if variant == "aimd" else ""
+    return f"{{ max_queue: 0, reserved_critical: 0, adaptive: {{ algorithm: {variant}{extra} }} }}"
+
+
+def start_agent(levee, tmp, upstream_port, variant):
+    proxy_port = free_port()
+    sock = os.path.join(tmp, "levee.sock")
+    for path in (sock, os.path.join(tmp, "admin.sock")):
+        if os.path.exists(path):
+            os.unlink(path)
+    config = os.path.join(tmp, "levee.yaml")
+    with open(config, "w") as f:
+        f.write(f"""service: bench
+listen: {{ socket: {sock}, admin_socket: {tmp}/admin.sock, http: "off", proxy: "127.0.0.1:{proxy_port}" }}
+upstreams:
+  {variant}:
+    endpoints: ["127.0.0.1:{upstream_port}"]
+    retry: {{ max_attempts: 1 }}
+    bulkhead: {bulkhead(variant)}
+""")
+    p = spawn([levee, "agent", "--config", config, "--log-level", "warning"], os.path.join(tmp, "agent.log"))
+    wait_port(proxy_port, p, "agent")
+    return p, proxy_port
+
+
+# --------------------------------------------------------------------------- the load
+
+
+async def client(port, host, stop_at, samples, rejected, errors):
+    request = f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    reader = writer = None
+    while time.monotonic() < stop_at:
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            start = time.monotonic()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            close = False
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            if length:
+                await reader.readexactly(length)
+            end = time.monotonic()
+            if status == 200:
+                samples.append((end, end - start))
+            elif status == 503:
+                rejected.append(end)
+                await asyncio.sleep(0.005)
+            else:
+                errors.append((end, status))
+            if close:
+                writer.close()
+                writer = None
+        except (OSError, asyncio.IncompleteReadError, ValueError) as e:
+            errors.append((time.monotonic(), repr(e)))
+            if writer is not None:
+                writer.close()
+            writer = None
+            await asyncio.sleep(0.01)
+    if writer is not None:
+        writer.close()
+
+
+async def ramp(port, host, steps, seconds):
+    """Rising closed-loop load; returns per-step stats over each step's last (seconds - 0.5) s."""
+    samples, rejected, errors = [], [], []
+    results = []
+    for clients in steps:
+        start = time.monotonic()
+        stop_at = start + seconds
+        # Every client of this step runs until the step's end; the next step starts them afresh.
+        step_tasks = [asyncio.create_task(client(port, host, stop_at, samples, rejected, errors))
+                      for _ in range(clients)]
+        await asyncio.gather(*step_tasks)
+        lo = start + 0.5
+        ok = sorted(d for t, d in samples if lo <= t <= stop_at)
+        span = stop_at - lo
+        results.append({
+            "clients": clients,
+            "goodput": len(ok) / span,
+            "p50_ms": 1e3 * ok[len(ok) // 2] if ok else None,
+            "p99_ms": 1e3 * ok[min(len(ok) - 1, int(0.99 * len(ok)))] if ok else None,
+            "rejected_per_s": sum(1 for t in rejected if lo <= t <= stop_at) / span,
+            "errors": sum(1 for t, _ in errors if lo <= t <= stop_at),
+        })
+        samples.clear()
+        rejected.clear()
+    return results
+
+
+# --------------------------------------------------------------------------- trace
+
+
+def trace(args, tmp):
+    """The limit of one variant under a steady load, sampled with `levee upstreams --json`."""
+    upstream_port = free_port()
+    upstream = spawn([sys.executable, os.path.abspath(__file__), "--serve", str(upstream_port),
+                      "--base-ms", str(args.base_ms), "--slope-ms", str(args.slope_ms), "--knee", str(args.knee)],
+                     os.path.join(tmp, "upstream.log"))
+    try:
+        wait_port(upstream_port, upstream, "upstream")
+        agent, port = start_agent(args.levee, tmp, upstream_port, args.trace)
+        limits = []
+
+        async def sample(stop_at):
+            while time.monotonic() < stop_at:
+                proc = await asyncio.create_subprocess_exec(
+                    args.levee, "upstreams", "--json", "--admin-socket", os.path.join(tmp, "admin.sock"),
+                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+                out, _ = await proc.communicate()
+                info = json.loads(out)[0]
+                limits.append((info.get("adaptive") or {}).get("limit", info["max_concurrent"]))
+                await asyncio.sleep(0.02)
+
+        async def run():
+            stop_at = time.monotonic() + 5
+            await asyncio.gather(ramp(port, args.trace, [args.clients], 5), sample(stop_at))
+
+        asyncio.run(run())
+        stop(agent)
+        ordered = sorted(limits)
+        print(f"{args.trace} at {args.clients} clients: {len(limits)} readings of the limit over 5 s: "
+              f"min {ordered[0]}, p10 {ordered[len(ordered) // 10]}, median {ordered[len(ordered) // 2]}, "
+              f"p90 {ordered[9 * len(ordered) // 10]}, max {ordered[-1]}")
+        print("readings in order:", " ".join(str(v) for v in limits))
+    finally:
+        for p in list(CHILDREN):
+            stop(p)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(values, digits=1):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.{digits}f} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--levee", default=os.environ.get("LEVEE_BINARY", os.path.join(ROOT, ".build/release/levee")))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--step", type=float, default=3.0, help="seconds per load step")
+    ap.add_argument("--base-ms", type=float, default=10.0)
+    ap.add_argument("--slope-ms", type=float, default=2.0)
+    ap.add_argument("--knee", type=int, default=32)
+    ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--trace", help="instead: one variant under --clients clients, its limit sampled every 20 ms")
+    ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.serve, args.base_ms / 1e3, args.slope_ms / 1e3, args.knee)
+        return
+
+    variants = [f"fixed-{n}" for n in FIXED] + ["gradient2", "aimd"]
+    tmp = tempfile.mkdtemp(prefix="levee-bench-adaptive-")
+    if args.trace:
+        trace(args, tmp)
+        return
+    upstream_port = free_port()
+    upstream = spawn([sys.executable, os.path.abspath(__file__), "--serve", str(upstream_port),
+                      "--base-ms", str(args.base_ms), "--slope-ms", str(args.slope_ms), "--knee", str(args.knee)],
+                     os.path.join(tmp, "upstream.log"))
+    results = {"unloaded": [], "runs": {v: [] for v in variants}}
+    try:
+        wait_port(upstream_port, upstream, "upstream")
+        for round_index in range(args.rounds):
+            agent, port = start_agent(args.levee, tmp, upstream_port, "fixed-256")
+            unloaded = asyncio.run(ramp(port, "fixed-256", [1], args.step))[0]
+            stop(agent)
+            results["unloaded"].append(unloaded)
+            log(f"round {round_index + 1}: unloaded p50 {unloaded['p50_ms']:.2f} ms, p99 {unloaded['p99_ms']:.2f} ms")
+            shift = round_index % len(variants)
+            for variant in variants[shift:] + variants[:shift]:
+                agent, port = start_agent(args.levee, tmp, upstream_port, variant)
+                steps = asyncio.run(ramp(port, variant, STEPS, args.step))
+                stop(agent)
+                results["runs"][variant].append(steps)
+                log(f"round {round_index + 1} {variant}: " + ", ".join(
+                    f"{s['clients']}c {s['goodput']:.0f}/s p99 {s['p99_ms'] or 0:.1f} ms" for s in steps))
+    finally:
+        for p in list(CHILDREN):
+            stop(p)
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+    unloaded_p50 = med([u["p50_ms"] for u in results["unloaded"]])
+    print(f"unloaded (1 client, fixed-256): p50 {fmt([u['p50_ms'] for u in results['unloaded']], 2)} ms, "
+          f"p99 {fmt([u['p99_ms'] for u in results['unloaded']], 2)} ms; p99 goal <= {2 * unloaded_p50:.1f} ms")
+    print(f"rounds {args.rounds}, {args.step:g} s per step; medians [min-max] over the rounds\n")
+    header = f"{'variant':<10} {'clients':>7} {'goodput/s':>22} {'p50 ms':>22} {'p99 ms':>24} {'503/s':>20}"
+    print(header)
+    for variant in variants:
+        for i, clients in enumerate(STEPS):
+            runs = [run[i] for run in results["runs"][variant]]
+            print(f"{variant:<10} {clients:>7} {fmt([r['goodput'] for r in runs], 0):>22} "
+                  f"{fmt([r['p50_ms'] for r in runs]):>22} {fmt([r['p99_ms'] for r in runs]):>24} "
+                  f"{fmt([r['rejected_per_s'] for r in runs], 0):>20}")
+    print("\ngoals per step: p99 <= 2 x unloaded p50; goodput >= 0.9 x the best fixed limit's (medians)")
+    for variant in ["fixed-256", "gradient2", "aimd"]:
+        for i, clients in enumerate(STEPS):
+            best_fixed = max(med([run[i]["goodput"] for run in results["runs"][f"fixed-{n}"]]) for n in FIXED)
+            goodput = med([run[i]["goodput"] for run in results["runs"][variant]])
+            p99 = med([run[i]["p99_ms"] for run in results["runs"][variant]])
+            p99_ok = p99 is not None and p99 <= 2 * unloaded_p50
+            goodput_ok = goodput >= 0.9 * best_fixed
+            print(f"  {variant:<10} {clients:>3} clients: p99 {p99 or 0:7.1f} ms {'met' if p99_ok else 'MISSED':<6} "
+                  f"goodput {goodput:6.0f}/s = {goodput / best_fixed:5.2f} x best fixed ({best_fixed:.0f}/s) "
+                  f"{'met' if goodput_ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
