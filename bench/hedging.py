@@ -27,20 +27,20 @@ killed by process group on exit. Python 3 stdlib only.
 """
 
 import argparse
-import atexit
 import http.client
 import http.server
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing benchkit
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchkit as bk  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COUNT_PATH = "/__bench_count"
@@ -49,14 +49,6 @@ VARIANTS = [
     ("hedge-p95", "    hedge: { delay: p95, max: 1 }\n"),
     ("hedge-20ms", "    hedge: { delay: 20ms, max: 1 }\n"),
 ]
-
-CHILDREN = []  # Popen objects, each the leader of its own process group
-_cleaned = False
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
 
 # --------------------------------------------------------------------------- the upstream server
 
@@ -105,90 +97,18 @@ def serve(port, slow_percent, slow_ms, seed):
     Server(("127.0.0.1", port), Handler).serve_forever()
 
 
-# --------------------------------------------------------------------------- children & cleanup
-
-
-def spawn(cmd, log_path):
-    out = open(log_path, "ab")
-    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True)
-    out.close()
-    CHILDREN.append(p)
-    return p
-
-
-def stop(p, grace=5.0):
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=5)
-    if p in CHILDREN:
-        CHILDREN.remove(p)
-
-
-def cleanup():
-    global _cleaned
-    if _cleaned:
-        return
-    _cleaned = True
-    for p in list(CHILDREN):
-        try:
-            stop(p, grace=2.0)
-        except Exception as e:  # keep cleaning up the others
-            log(f"cleanup: pid {p.pid}: {e}")
-
-
-def on_signal(signum, _frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what, predicate, timeout, interval=0.1, proc=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what}: process exited with {proc.returncode}")
-        if predicate():
-            return
-        time.sleep(interval)
-    raise RuntimeError(f"{what}: not ready after {timeout} s")
-
-
-def get(port, path, host="x", timeout=2.0):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={"Host": host})
-        r = conn.getresponse()
-        return r.status, r.read(), r
-    finally:
-        conn.close()
+# --------------------------------------------------------------------------- probes
 
 
 def server_count(port):
-    status, body, _ = get(port, COUNT_PATH)
-    assert status == 200, status
-    return int(body)
+    answer = bk.http_get(port, COUNT_PATH)
+    assert answer is not None and answer[0] == 200, answer
+    return int(answer[2])
 
 
 def answers(port, host="x", path=COUNT_PATH):
-    try:
-        return get(port, path, host=host)[0] == 200
-    except OSError:
-        return False
+    answer = bk.http_get(port, path, host=host)
+    return answer is not None and answer[0] == 200
 
 
 # --------------------------------------------------------------------------- load
@@ -270,21 +190,20 @@ def main():
 
     if not os.path.exists(args.levee):
         sys.exit(f"no agent binary at {args.levee} (set LEVEE_BINARY or --levee)")
-    atexit.register(cleanup)
-    signal.signal(signal.SIGTERM, on_signal)
+    bk.install_cleanup()
     tmp = tempfile.mkdtemp(prefix="levee-bench-hedging-")
 
-    ports = [free_port() for _ in range(3)]
+    ports = bk.free_ports(3)
     servers = []
     for index, port in enumerate(ports):
         slow = args.slow_percent if index == 0 else 0
         cmd = [sys.executable, os.path.abspath(__file__), "--serve", str(port), "--slow-percent", str(slow),
                "--slow-ms", str(args.slow_ms), "--seed", str(args.seed + index)]
-        servers.append(spawn(cmd, os.path.join(tmp, f"server-{index}.log")))
+        servers.append(bk.spawn(cmd, os.path.join(tmp, f"server-{index}.log")))
     for port, p in zip(ports, servers):
-        wait_for(f"server on {port}", lambda port=port: answers(port), 10, proc=p)
+        bk.wait_for(f"server on {port}", lambda port=port: answers(port), 10, proc=p)
 
-    proxy_port = free_port()
+    proxy_port = bk.free_ports(1)[0]
     endpoints = ", ".join(f'"127.0.0.1:{port}"' for port in ports)
     config = os.path.join(tmp, "levee.yaml")
     with open(config, "w") as f:
@@ -299,14 +218,14 @@ upstreams:
 """)
         for name, hedge in VARIANTS:
             f.write(f"  {name}:\n    protocol: http\n{hedge}")
-    agent = spawn([args.levee, "agent", "--config", config, "--log-level", "warning"],
+    agent = bk.spawn([args.levee, "agent", "--config", config, "--log-level", "warning"],
                   os.path.join(tmp, "agent.log"))
-    wait_for("agent proxy", lambda: answers(proxy_port, host="plain", path="/item"), 30, proc=agent)
+    bk.wait_for("agent proxy", lambda: answers(proxy_port, host="plain", path="/item"), 30, proc=agent)
 
     def counted():
         return sum(server_count(port) for port in ports)
 
-    log(f"warm-up: {args.requests} requests per variant")
+    bk.log(f"warm-up: {args.requests} requests per variant")
     for name, _ in VARIANTS:
         segment(proxy_port, name, args.requests, args.workers)
 
@@ -331,7 +250,7 @@ upstreams:
                 "max_ms": 1000 * max(latencies),
             }
             results[name].append(row)
-            log(f"round {row['round']} {name:10}: p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms, "
+            bk.log(f"round {row['round']} {name:10}: p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms, "
                 f"p99.9 {row['p999_ms']:.2f} ms; servers received {received} for {made} "
                 f"(+{row['extra_percent']:.2f} %, agent hedges {hedges}), errors {errors}")
 
@@ -373,4 +292,4 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         sys.exit(130)
     finally:
-        cleanup()
+        bk.cleanup()
