@@ -58,18 +58,16 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing benchkit
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchkit import cleanup, log, on_signal, spawn, stop, wait_for  # noqa: E402
+import benchkit as bk  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.join(ROOT, "bench", "guard")
 CLIENT = os.path.join(ROOT, "bench", "out", "guard-client")
 CSERVER = os.path.join(ROOT, "bench", "out", "guard-cserver")
 BODY = "levee bench: a small fixed body\n"
-
-CHILDREN = []  # Popen objects, each the leader of its own process group
-_cleaned = False
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def run(cmd, timeout=60, check=True, **kw):
@@ -77,53 +75,6 @@ def run(cmd, timeout=60, check=True, **kw):
     if check and r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr.strip()[-2000:]}")
     return r
-
-
-# --------------------------------------------------------------------------- children & cleanup
-
-
-def spawn(cmd, log_path, env=None):
-    out = open(log_path, "ab")
-    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         env=env, start_new_session=True)
-    out.close()
-    CHILDREN.append(p)
-    return p
-
-
-def stop(p, grace=5.0):
-    """SIGTERM to the child's own process group, SIGKILL after `grace` seconds."""
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=5)
-    if p in CHILDREN:
-        CHILDREN.remove(p)
-
-
-def cleanup():
-    global _cleaned
-    if _cleaned:
-        return
-    _cleaned = True
-    for p in list(CHILDREN):
-        try:
-            stop(p, grace=2.0)
-        except Exception as e:  # keep cleaning up the others
-            log(f"cleanup: pid {p.pid}: {e}")
-
-
-def on_signal(signum, _frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 # --------------------------------------------------------------------------- setup
@@ -161,20 +112,7 @@ def start_cserver(tmp, api):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what, predicate, timeout, interval=0.1, proc=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what}: process exited with {proc.returncode}")
-        if predicate():
-            return
-        time.sleep(interval)
-    raise RuntimeError(f"{what}: not ready after {timeout} s")
+    return bk.free_ports(1)[0]
 
 
 def tcp_answers(port):
