@@ -12,6 +12,7 @@ import queue
 import signal
 import socket
 import statistics
+import tempfile
 import subprocess
 import sys
 import threading
@@ -390,3 +391,31 @@ def serve(port, handle):
 
 def json_body(obj):
     return json.dumps(obj).encode()
+
+
+# --------------------------------------------------------------------------- rounds & the report
+
+
+def alternate_rounds(args, name, run_round, report):
+    """Runs `run_round(args, mode, round_no, work)` for each of `args.modes`, `args.rounds` times, the
+    order reversed every other round; then writes `report(args, results, seconds, load_before,
+    load_after)` (markdown) and the raw results to `args.out`/NAME-DATE.md and .json, and prints it."""
+    install_cleanup()
+    load_before = loadavg()
+    start = time.monotonic()
+    results = []
+    with tempfile.TemporaryDirectory(prefix=f"levee-{name}-") as work:
+        for round_no in range(1, args.rounds + 1):
+            order = args.modes if round_no % 2 == 1 else list(reversed(args.modes))
+            for mode in order:
+                results.append(run_round(args, mode, round_no, work))
+    cleanup()
+    md = report(args, results, time.monotonic() - start, load_before, loadavg())
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"{name}-{datetime.datetime.now().strftime('%Y-%m-%d-%H%M%S')}.md")
+    with open(path, "w") as f:
+        f.write(md)
+    with open(path[:-3] + ".json", "w") as f:
+        json.dump({"args": vars(args), "results": results}, f, indent=1)
+    print(md)
+    log(f"written {path}")

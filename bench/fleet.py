@@ -343,25 +343,7 @@ def main():
         args.rates = [args.rate] * args.agents
     if not os.path.exists(args.levee):
         sys.exit(f"{args.levee} missing: swift build -c release --product levee, or pass --levee PATH")
-    bk.install_cleanup()
-    load_before = bk.loadavg()
-    start = time.monotonic()
-    results = []
-    with tempfile.TemporaryDirectory(prefix="levee-fleet-") as work:
-        for round_no in range(1, args.rounds + 1):
-            order = args.modes if round_no % 2 == 1 else list(reversed(args.modes))
-            for mode in order:
-                results.append(run_round(args, mode, round_no, work))
-    bk.cleanup()
-    md = report(args, results, time.monotonic() - start, load_before, bk.loadavg())
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"fleet-{datetime.datetime.now().strftime('%Y-%m-%d-%H%M%S')}.md")
-    with open(path, "w") as f:
-        f.write(md)
-    with open(path[:-3] + ".json", "w") as f:
-        json.dump({"args": vars(args), "results": results}, f, indent=1)
-    print(md)
-    bk.log(f"written {path}")
+    bk.alternate_rounds(args, "fleet", run_round, report)
 
 
 if __name__ == "__main__":

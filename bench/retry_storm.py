@@ -284,25 +284,7 @@ def main():
             sys.exit(f"--modes: unknown mode {m!r} (expected off, default or ratio-only)")
     if not os.path.exists(args.levee):
         sys.exit(f"{args.levee} missing: swift build -c release --product levee, or pass --levee PATH")
-    bk.install_cleanup()
-    load_before = bk.loadavg()
-    start = time.monotonic()
-    results = []
-    with tempfile.TemporaryDirectory(prefix="levee-retry-storm-") as work:
-        for round_no in range(1, args.rounds + 1):
-            order = args.modes if round_no % 2 == 1 else list(reversed(args.modes))
-            for mode in order:
-                results.append(run_round(args, mode, round_no, work))
-    bk.cleanup()
-    md = report(args, results, time.monotonic() - start, load_before, bk.loadavg())
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"retry-storm-{datetime.datetime.now().strftime('%Y-%m-%d-%H%M%S')}.md")
-    with open(path, "w") as f:
-        f.write(md)
-    with open(path[:-3] + ".json", "w") as f:
-        json.dump({"args": {k: v for k, v in vars(args).items()}, "results": results}, f, indent=1)
-    print(md)
-    bk.log(f"written {path}")
+    bk.alternate_rounds(args, "retry-storm", run_round, report)
 
 
 if __name__ == "__main__":
