@@ -34,22 +34,20 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing benchkit
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchkit import cleanup, log, spawn, stop  # noqa: E402
+import benchkit as bk  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = [16, 32, 64, 128, 256]
 FIXED = [32, 64, 128, 256]
-CHILDREN = []
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- the upstream
@@ -101,36 +99,6 @@ def serve(port, base, slope, knee):
 # --------------------------------------------------------------------------- children
 
 
-def spawn(cmd, log_path):
-    out = open(log_path, "ab")
-    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True)
-    out.close()
-    CHILDREN.append(p)
-    return p
-
-
-def stop(p):
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-            p.wait(timeout=5)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=5)
-    if p in CHILDREN:
-        CHILDREN.remove(p)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_port(port, proc, what, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -152,7 +120,7 @@ def bulkhead(variant):
 
 
 def start_agent(levee, tmp, upstream_port, variant):
-    proxy_port = free_port()
+    proxy_port = bk.free_ports(1)[0]
     sock = os.path.join(tmp, "levee.sock")
     for path in (sock, os.path.join(tmp, "admin.sock")):
         if os.path.exists(path):
@@ -250,7 +218,7 @@ async def ramp(port, host, steps, seconds):
 
 def trace(args, tmp):
     """The limit of one variant under a steady load, sampled with `levee upstreams --json`."""
-    upstream_port = free_port()
+    upstream_port = bk.free_ports(1)[0]
     upstream = spawn([sys.executable, os.path.abspath(__file__), "--serve", str(upstream_port),
                       "--base-ms", str(args.base_ms), "--slope-ms", str(args.slope_ms), "--knee", str(args.knee)],
                      os.path.join(tmp, "upstream.log"))
@@ -281,8 +249,7 @@ def trace(args, tmp):
               f"p90 {ordered[9 * len(ordered) // 10]}, max {ordered[-1]}")
         print("readings in order:", " ".join(str(v) for v in limits))
     finally:
-        for p in list(CHILDREN):
-            stop(p)
+        cleanup()
 
 
 # --------------------------------------------------------------------------- main
@@ -322,7 +289,7 @@ def main():
     if args.trace:
         trace(args, tmp)
         return
-    upstream_port = free_port()
+    upstream_port = bk.free_ports(1)[0]
     upstream = spawn([sys.executable, os.path.abspath(__file__), "--serve", str(upstream_port),
                       "--base-ms", str(args.base_ms), "--slope-ms", str(args.slope_ms), "--knee", str(args.knee)],
                      os.path.join(tmp, "upstream.log"))
@@ -344,8 +311,7 @@ def main():
                 log(f"round {round_index + 1} {variant}: " + ", ".join(
                     f"{s['clients']}c {s['goodput']:.0f}/s p99 {s['p99_ms'] or 0:.1f} ms" for s in steps))
     finally:
-        for p in list(CHILDREN):
-            stop(p)
+        cleanup()
 
     if args.json:
         with open(args.json, "w") as f:
