@@ -50,6 +50,7 @@ struct ServerService: Service {
             try? await Task.sleep(for: .milliseconds(1))
         }
         for _ in 0..<2 {
+            // The servers' transports run on the singleton group (their default; Agent sets no other).
             for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
                 try? await loop.submit {}.get()
             }
