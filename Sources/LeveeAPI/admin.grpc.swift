@@ -88,13 +88,55 @@ public enum Levee_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "AddFault" metadata.
+        public enum AddFault: Sendable {
+            /// Request type for "AddFault".
+            public typealias Input = Levee_V1_AddFaultRequest
+            /// Response type for "AddFault".
+            public typealias Output = Levee_V1_AddFaultResponse
+            /// Descriptor for "AddFault".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "levee.v1.Admin"),
+                method: "AddFault",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListFaults" metadata.
+        public enum ListFaults: Sendable {
+            /// Request type for "ListFaults".
+            public typealias Input = Levee_V1_ListFaultsRequest
+            /// Response type for "ListFaults".
+            public typealias Output = Levee_V1_ListFaultsResponse
+            /// Descriptor for "ListFaults".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "levee.v1.Admin"),
+                method: "ListFaults",
+                type: .unary
+            )
+        }
+        /// Namespace for "ClearFaults" metadata.
+        public enum ClearFaults: Sendable {
+            /// Request type for "ClearFaults".
+            public typealias Input = Levee_V1_ClearFaultsRequest
+            /// Response type for "ClearFaults".
+            public typealias Output = Levee_V1_ClearFaultsResponse
+            /// Descriptor for "ClearFaults".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "levee.v1.Admin"),
+                method: "ClearFaults",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "levee.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Status.descriptor,
             ListUpstreams.descriptor,
             SetBreaker.descriptor,
             Reload.descriptor,
-            Members.descriptor
+            Members.descriptor,
+            AddFault.descriptor,
+            ListFaults.descriptor,
+            ClearFaults.descriptor
         ]
     }
 }
@@ -210,6 +252,54 @@ extension Levee_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Levee_V1_MembersRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_MembersResponse>
+
+        /// Handle the "AddFault" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Chaos faults, injected at the attempt (`chaos: { enabled: true }`; while it is off each of these
+        /// > fails with FAILED_PRECONDITION naming that key). Faults live in memory only: they expire on time,
+        /// > a restart clears them, a reload keeps them.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Levee_V1_AddFaultRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Levee_V1_AddFaultResponse` messages.
+        func addFault(
+            request: GRPCCore.StreamingServerRequest<Levee_V1_AddFaultRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_AddFaultResponse>
+
+        /// Handle the "ListFaults" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Levee_V1_ListFaultsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Levee_V1_ListFaultsResponse` messages.
+        func listFaults(
+            request: GRPCCore.StreamingServerRequest<Levee_V1_ListFaultsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_ListFaultsResponse>
+
+        /// Handle the "ClearFaults" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Levee_V1_ClearFaultsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Levee_V1_ClearFaultsResponse` messages.
+        func clearFaults(
+            request: GRPCCore.StreamingServerRequest<Levee_V1_ClearFaultsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_ClearFaultsResponse>
     }
 
     /// Service protocol for the "levee.v1.Admin" service.
@@ -309,6 +399,54 @@ extension Levee_V1_Admin {
             request: GRPCCore.ServerRequest<Levee_V1_MembersRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Levee_V1_MembersResponse>
+
+        /// Handle the "AddFault" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Chaos faults, injected at the attempt (`chaos: { enabled: true }`; while it is off each of these
+        /// > fails with FAILED_PRECONDITION naming that key). Faults live in memory only: they expire on time,
+        /// > a restart clears them, a reload keeps them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_AddFaultRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Levee_V1_AddFaultResponse` message.
+        func addFault(
+            request: GRPCCore.ServerRequest<Levee_V1_AddFaultRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Levee_V1_AddFaultResponse>
+
+        /// Handle the "ListFaults" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_ListFaultsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Levee_V1_ListFaultsResponse` message.
+        func listFaults(
+            request: GRPCCore.ServerRequest<Levee_V1_ListFaultsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Levee_V1_ListFaultsResponse>
+
+        /// Handle the "ClearFaults" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_ClearFaultsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Levee_V1_ClearFaultsResponse` message.
+        func clearFaults(
+            request: GRPCCore.ServerRequest<Levee_V1_ClearFaultsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Levee_V1_ClearFaultsResponse>
     }
 
     /// Simple service protocol for the "levee.v1.Admin" service.
@@ -406,6 +544,54 @@ extension Levee_V1_Admin {
             request: Levee_V1_MembersRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Levee_V1_MembersResponse
+
+        /// Handle the "AddFault" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Chaos faults, injected at the attempt (`chaos: { enabled: true }`; while it is off each of these
+        /// > fails with FAILED_PRECONDITION naming that key). Faults live in memory only: they expire on time,
+        /// > a restart clears them, a reload keeps them.
+        ///
+        /// - Parameters:
+        ///   - request: A `Levee_V1_AddFaultRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Levee_V1_AddFaultResponse` to respond with.
+        func addFault(
+            request: Levee_V1_AddFaultRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Levee_V1_AddFaultResponse
+
+        /// Handle the "ListFaults" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Levee_V1_ListFaultsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Levee_V1_ListFaultsResponse` to respond with.
+        func listFaults(
+            request: Levee_V1_ListFaultsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Levee_V1_ListFaultsResponse
+
+        /// Handle the "ClearFaults" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Levee_V1_ClearFaultsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Levee_V1_ClearFaultsResponse` to respond with.
+        func clearFaults(
+            request: Levee_V1_ClearFaultsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Levee_V1_ClearFaultsResponse
     }
 }
 
@@ -468,6 +654,39 @@ extension Levee_V1_Admin.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Levee_V1_Admin.Method.AddFault.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Levee_V1_AddFaultRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Levee_V1_AddFaultResponse>(),
+            handler: { request, context in
+                try await self.addFault(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Levee_V1_Admin.Method.ListFaults.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Levee_V1_ListFaultsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Levee_V1_ListFaultsResponse>(),
+            handler: { request, context in
+                try await self.listFaults(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Levee_V1_Admin.Method.ClearFaults.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Levee_V1_ClearFaultsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Levee_V1_ClearFaultsResponse>(),
+            handler: { request, context in
+                try await self.clearFaults(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -523,6 +742,39 @@ extension Levee_V1_Admin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_MembersResponse> {
         let response = try await self.members(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func addFault(
+        request: GRPCCore.StreamingServerRequest<Levee_V1_AddFaultRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_AddFaultResponse> {
+        let response = try await self.addFault(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listFaults(
+        request: GRPCCore.StreamingServerRequest<Levee_V1_ListFaultsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_ListFaultsResponse> {
+        let response = try await self.listFaults(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func clearFaults(
+        request: GRPCCore.StreamingServerRequest<Levee_V1_ClearFaultsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Levee_V1_ClearFaultsResponse> {
+        let response = try await self.clearFaults(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -591,6 +843,45 @@ extension Levee_V1_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Levee_V1_MembersResponse> {
         return GRPCCore.ServerResponse<Levee_V1_MembersResponse>(
             message: try await self.members(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func addFault(
+        request: GRPCCore.ServerRequest<Levee_V1_AddFaultRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Levee_V1_AddFaultResponse> {
+        return GRPCCore.ServerResponse<Levee_V1_AddFaultResponse>(
+            message: try await self.addFault(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listFaults(
+        request: GRPCCore.ServerRequest<Levee_V1_ListFaultsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Levee_V1_ListFaultsResponse> {
+        return GRPCCore.ServerResponse<Levee_V1_ListFaultsResponse>(
+            message: try await self.listFaults(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func clearFaults(
+        request: GRPCCore.ServerRequest<Levee_V1_ClearFaultsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Levee_V1_ClearFaultsResponse> {
+        return GRPCCore.ServerResponse<Levee_V1_ClearFaultsResponse>(
+            message: try await self.clearFaults(
                 request: request.message,
                 context: context
             ),
@@ -721,6 +1012,69 @@ extension Levee_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Levee_V1_MembersResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_MembersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AddFault" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Chaos faults, injected at the attempt (`chaos: { enabled: true }`; while it is off each of these
+        /// > fails with FAILED_PRECONDITION naming that key). Faults live in memory only: they expire on time,
+        /// > a restart clears them, a reload keeps them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_AddFaultRequest` message.
+        ///   - serializer: A serializer for `Levee_V1_AddFaultRequest` messages.
+        ///   - deserializer: A deserializer for `Levee_V1_AddFaultResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func addFault<Result>(
+            request: GRPCCore.ClientRequest<Levee_V1_AddFaultRequest>,
+            serializer: some GRPCCore.MessageSerializer<Levee_V1_AddFaultRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Levee_V1_AddFaultResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_AddFaultResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListFaults" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_ListFaultsRequest` message.
+        ///   - serializer: A serializer for `Levee_V1_ListFaultsRequest` messages.
+        ///   - deserializer: A deserializer for `Levee_V1_ListFaultsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listFaults<Result>(
+            request: GRPCCore.ClientRequest<Levee_V1_ListFaultsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Levee_V1_ListFaultsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Levee_V1_ListFaultsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_ListFaultsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ClearFaults" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_ClearFaultsRequest` message.
+        ///   - serializer: A serializer for `Levee_V1_ClearFaultsRequest` messages.
+        ///   - deserializer: A deserializer for `Levee_V1_ClearFaultsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func clearFaults<Result>(
+            request: GRPCCore.ClientRequest<Levee_V1_ClearFaultsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Levee_V1_ClearFaultsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Levee_V1_ClearFaultsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_ClearFaultsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -909,6 +1263,102 @@ extension Levee_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "AddFault" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Chaos faults, injected at the attempt (`chaos: { enabled: true }`; while it is off each of these
+        /// > fails with FAILED_PRECONDITION naming that key). Faults live in memory only: they expire on time,
+        /// > a restart clears them, a reload keeps them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_AddFaultRequest` message.
+        ///   - serializer: A serializer for `Levee_V1_AddFaultRequest` messages.
+        ///   - deserializer: A deserializer for `Levee_V1_AddFaultResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func addFault<Result>(
+            request: GRPCCore.ClientRequest<Levee_V1_AddFaultRequest>,
+            serializer: some GRPCCore.MessageSerializer<Levee_V1_AddFaultRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Levee_V1_AddFaultResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_AddFaultResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Levee_V1_Admin.Method.AddFault.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListFaults" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_ListFaultsRequest` message.
+        ///   - serializer: A serializer for `Levee_V1_ListFaultsRequest` messages.
+        ///   - deserializer: A deserializer for `Levee_V1_ListFaultsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listFaults<Result>(
+            request: GRPCCore.ClientRequest<Levee_V1_ListFaultsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Levee_V1_ListFaultsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Levee_V1_ListFaultsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_ListFaultsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Levee_V1_Admin.Method.ListFaults.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ClearFaults" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Levee_V1_ClearFaultsRequest` message.
+        ///   - serializer: A serializer for `Levee_V1_ClearFaultsRequest` messages.
+        ///   - deserializer: A deserializer for `Levee_V1_ClearFaultsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func clearFaults<Result>(
+            request: GRPCCore.ClientRequest<Levee_V1_ClearFaultsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Levee_V1_ClearFaultsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Levee_V1_ClearFaultsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_ClearFaultsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Levee_V1_Admin.Method.ClearFaults.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1055,6 +1505,87 @@ extension Levee_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Levee_V1_MembersRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Levee_V1_MembersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddFault" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Chaos faults, injected at the attempt (`chaos: { enabled: true }`; while it is off each of these
+    /// > fails with FAILED_PRECONDITION naming that key). Faults live in memory only: they expire on time,
+    /// > a restart clears them, a reload keeps them.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Levee_V1_AddFaultRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addFault<Result>(
+        request: GRPCCore.ClientRequest<Levee_V1_AddFaultRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_AddFaultResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.addFault(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Levee_V1_AddFaultRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Levee_V1_AddFaultResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListFaults" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Levee_V1_ListFaultsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listFaults<Result>(
+        request: GRPCCore.ClientRequest<Levee_V1_ListFaultsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_ListFaultsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listFaults(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Levee_V1_ListFaultsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Levee_V1_ListFaultsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ClearFaults" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Levee_V1_ClearFaultsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func clearFaults<Result>(
+        request: GRPCCore.ClientRequest<Levee_V1_ClearFaultsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_ClearFaultsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.clearFaults(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Levee_V1_ClearFaultsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Levee_V1_ClearFaultsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1223,6 +1754,99 @@ extension Levee_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.members(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddFault" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Chaos faults, injected at the attempt (`chaos: { enabled: true }`; while it is off each of these
+    /// > fails with FAILED_PRECONDITION naming that key). Faults live in memory only: they expire on time,
+    /// > a restart clears them, a reload keeps them.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addFault<Result>(
+        _ message: Levee_V1_AddFaultRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_AddFaultResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Levee_V1_AddFaultRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.addFault(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListFaults" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listFaults<Result>(
+        _ message: Levee_V1_ListFaultsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_ListFaultsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Levee_V1_ListFaultsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listFaults(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ClearFaults" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func clearFaults<Result>(
+        _ message: Levee_V1_ClearFaultsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Levee_V1_ClearFaultsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Levee_V1_ClearFaultsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.clearFaults(
             request: request,
             options: options,
             onResponse: handleResponse

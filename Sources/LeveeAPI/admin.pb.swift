@@ -71,6 +71,67 @@ public nonisolated enum Levee_V1_BreakerAction: SwiftProtobuf.Enum, Swift.CaseIt
 
 }
 
+/// What an injected fault does to the attempts it hits (after `delay_ms`, when that is set).
+public nonisolated enum Levee_V1_FaultKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Answers `http_status` without calling the upstream.
+  case abort // = 1
+
+  /// Answers the gRPC status `grpc_code` without calling the upstream.
+  case abortGrpc // = 2
+
+  /// Fails the attempt as a connection reset.
+  case reset // = 3
+
+  /// Sends nothing and never answers: the attempt runs into its timeout.
+  case blackhole // = 4
+
+  /// Only waits `delay_ms`, then makes the attempt as usual.
+  case delay // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .abort
+    case 2: self = .abortGrpc
+    case 3: self = .reset
+    case 4: self = .blackhole
+    case 5: self = .delay
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .abort: return 1
+    case .abortGrpc: return 2
+    case .reset: return 3
+    case .blackhole: return 4
+    case .delay: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Levee_V1_FaultKind] = [
+    .unspecified,
+    .abort,
+    .abortGrpc,
+    .reset,
+    .blackhole,
+    .delay,
+  ]
+
+}
+
 public nonisolated struct Levee_V1_StatusRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -375,6 +436,12 @@ public nonisolated struct Levee_V1_UpstreamInfo: @unchecked Sendable {
   /// Clears the value of `adaptive`. Subsequent reads from it will return its default value.
   public mutating func clearAdaptive() {_uniqueStorage()._adaptive = nil}
 
+  /// The chaos faults active on this upstream.
+  public var faults: [Levee_V1_Fault] {
+    get {_storage._faults}
+    set {_uniqueStorage()._faults = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -530,12 +597,196 @@ public nonisolated struct Levee_V1_ReloadResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Levee_V1_FaultSpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var upstream: String = String()
+
+  public var kind: Levee_V1_FaultKind = .unspecified
+
+  /// With FAULT_KIND_ABORT: the HTTP status to answer (100-599).
+  public var httpStatus: UInt32 = 0
+
+  /// With FAULT_KIND_ABORT_GRPC: the gRPC status code to answer (1-16).
+  public var grpcCode: UInt32 = 0
+
+  /// Wait this long before the attempt (and before the abort, reset or blackhole); 0 for none.
+  public var delayMs: UInt32 = 0
+
+  /// The share of matching attempts hit, (0, 100]; 0 means 100.
+  public var percent: Double = 0
+
+  /// Only attempts to this endpoint ("host:port"); empty means every endpoint.
+  public var endpoint: String = String()
+
+  /// Only requests carrying this header (HTTP) or metadata key (gRPC) with this value; empty name
+  /// means every request.
+  public var headerName: String = String()
+
+  public var headerValue: String = String()
+
+  /// How long the fault stays; 0 means 5 minutes. Capped at `chaos.max_duration`.
+  public var durationMs: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Levee_V1_Fault: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Short and unique within the agent's life, e.g. "f1".
+  public var id: String = String()
+
+  public var spec: Levee_V1_FaultSpec {
+    get {_spec ?? Levee_V1_FaultSpec()}
+    set {_spec = newValue}
+  }
+  /// Returns true if `spec` has been explicitly set.
+  public var hasSpec: Bool {self._spec != nil}
+  /// Clears the value of `spec`. Subsequent reads from it will return its default value.
+  public mutating func clearSpec() {self._spec = nil}
+
+  /// Time left until it expires.
+  public var remainingMs: UInt32 = 0
+
+  /// Attempts it has hit so far.
+  public var hits: UInt64 = 0
+
+  /// Who added it: "cli", or "experiment NAME".
+  public var source: String = String()
+
+  /// Its kind for a human: "abort 500", "delay 200ms + reset", "blackhole".
+  public var description_p: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _spec: Levee_V1_FaultSpec? = nil
+}
+
+public nonisolated struct Levee_V1_AddFaultRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var fault: Levee_V1_FaultSpec {
+    get {_fault ?? Levee_V1_FaultSpec()}
+    set {_fault = newValue}
+  }
+  /// Returns true if `fault` has been explicitly set.
+  public var hasFault: Bool {self._fault != nil}
+  /// Clears the value of `fault`. Subsequent reads from it will return its default value.
+  public mutating func clearFault() {self._fault = nil}
+
+  /// Who adds it (for the list and the log); empty means "cli".
+  public var source: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _fault: Levee_V1_FaultSpec? = nil
+}
+
+public nonisolated struct Levee_V1_AddFaultResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// As stored: the default percent and duration filled in, the duration capped.
+  public var fault: Levee_V1_Fault {
+    get {_fault ?? Levee_V1_Fault()}
+    set {_fault = newValue}
+  }
+  /// Returns true if `fault` has been explicitly set.
+  public var hasFault: Bool {self._fault != nil}
+  /// Clears the value of `fault`. Subsequent reads from it will return its default value.
+  public mutating func clearFault() {self._fault = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _fault: Levee_V1_Fault? = nil
+}
+
+public nonisolated struct Levee_V1_ListFaultsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Only this upstream's faults; empty means all.
+  public var upstream: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Levee_V1_ListFaultsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var faults: [Levee_V1_Fault] = []
+
+  /// The `chaos` section in force.
+  public var enabled: Bool = false
+
+  public var maxActive: UInt32 = 0
+
+  public var maxDurationMs: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Levee_V1_ClearFaultsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The fault to clear; exactly one of `id` and `all`.
+  public var id: String = String()
+
+  public var all: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Levee_V1_ClearFaultsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The ids of the faults cleared.
+  public var cleared: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "levee.v1"
 
 nonisolated extension Levee_V1_BreakerAction: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BREAKER_ACTION_UNSPECIFIED\0\u{1}BREAKER_ACTION_OPEN\0\u{1}BREAKER_ACTION_CLOSE\0\u{1}BREAKER_ACTION_RESET\0")
+}
+
+nonisolated extension Levee_V1_FaultKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FAULT_KIND_UNSPECIFIED\0\u{1}FAULT_KIND_ABORT\0\u{1}FAULT_KIND_ABORT_GRPC\0\u{1}FAULT_KIND_RESET\0\u{1}FAULT_KIND_BLACKHOLE\0\u{1}FAULT_KIND_DELAY\0")
 }
 
 nonisolated extension Levee_V1_StatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -918,7 +1169,7 @@ nonisolated extension Levee_V1_UpstreamCounters: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpstreamInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}protocol\0\u{1}breaker\0\u{3}in_flight\0\u{1}queued\0\u{3}max_concurrent\0\u{3}max_queue\0\u{3}budget_balance\0\u{1}endpoints\0\u{1}dynamic\0\u{1}counters\0\u{1}leases\0\u{3}peers_reporting_open\0\u{1}discover\0\u{3}latency_p50_us\0\u{3}latency_p99_us\0\u{3}recent_calls\0\u{3}recent_failures\0\u{3}reserved_critical\0\u{1}adaptive\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}protocol\0\u{1}breaker\0\u{3}in_flight\0\u{1}queued\0\u{3}max_concurrent\0\u{3}max_queue\0\u{3}budget_balance\0\u{1}endpoints\0\u{1}dynamic\0\u{1}counters\0\u{1}leases\0\u{3}peers_reporting_open\0\u{1}discover\0\u{3}latency_p50_us\0\u{3}latency_p99_us\0\u{3}recent_calls\0\u{3}recent_failures\0\u{3}reserved_critical\0\u{1}adaptive\0\u{1}faults\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -941,6 +1192,7 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
     var _recentFailures: UInt32 = 0
     var _reservedCritical: UInt32 = 0
     var _adaptive: Levee_V1_AdaptiveLimitInfo? = nil
+    var _faults: [Levee_V1_Fault] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -971,6 +1223,7 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
       _recentFailures = source._recentFailures
       _reservedCritical = source._reservedCritical
       _adaptive = source._adaptive
+      _faults = source._faults
     }
   }
 
@@ -1009,6 +1262,7 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
         case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._recentFailures) }()
         case 19: try { try decoder.decodeSingularUInt32Field(value: &_storage._reservedCritical) }()
         case 20: try { try decoder.decodeSingularMessageField(value: &_storage._adaptive) }()
+        case 21: try { try decoder.decodeRepeatedMessageField(value: &_storage._faults) }()
         default: break
         }
       }
@@ -1081,6 +1335,9 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
       try { if let v = _storage._adaptive {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
       } }()
+      if !_storage._faults.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._faults, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1110,6 +1367,7 @@ nonisolated extension Levee_V1_UpstreamInfo: SwiftProtobuf.Message, SwiftProtobu
         if _storage._recentFailures != rhs_storage._recentFailures {return false}
         if _storage._reservedCritical != rhs_storage._reservedCritical {return false}
         if _storage._adaptive != rhs_storage._adaptive {return false}
+        if _storage._faults != rhs_storage._faults {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1447,6 +1705,353 @@ nonisolated extension Levee_V1_ReloadResponse: SwiftProtobuf.Message, SwiftProto
     if lhs.removed != rhs.removed {return false}
     if lhs.changed != rhs.changed {return false}
     if lhs.unchanged != rhs.unchanged {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_FaultSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FaultSpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}upstream\0\u{1}kind\0\u{3}http_status\0\u{3}grpc_code\0\u{3}delay_ms\0\u{1}percent\0\u{1}endpoint\0\u{3}header_name\0\u{3}header_value\0\u{3}duration_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.upstream) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.httpStatus) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.grpcCode) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.delayMs) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.percent) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.endpoint) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.headerName) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.headerValue) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.durationMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.upstream.isEmpty {
+      try visitor.visitSingularStringField(value: self.upstream, fieldNumber: 1)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if self.httpStatus != 0 {
+      try visitor.visitSingularUInt32Field(value: self.httpStatus, fieldNumber: 3)
+    }
+    if self.grpcCode != 0 {
+      try visitor.visitSingularUInt32Field(value: self.grpcCode, fieldNumber: 4)
+    }
+    if self.delayMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.delayMs, fieldNumber: 5)
+    }
+    if self.percent.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.percent, fieldNumber: 6)
+    }
+    if !self.endpoint.isEmpty {
+      try visitor.visitSingularStringField(value: self.endpoint, fieldNumber: 7)
+    }
+    if !self.headerName.isEmpty {
+      try visitor.visitSingularStringField(value: self.headerName, fieldNumber: 8)
+    }
+    if !self.headerValue.isEmpty {
+      try visitor.visitSingularStringField(value: self.headerValue, fieldNumber: 9)
+    }
+    if self.durationMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.durationMs, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_FaultSpec, rhs: Levee_V1_FaultSpec) -> Bool {
+    if lhs.upstream != rhs.upstream {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.httpStatus != rhs.httpStatus {return false}
+    if lhs.grpcCode != rhs.grpcCode {return false}
+    if lhs.delayMs != rhs.delayMs {return false}
+    if lhs.percent != rhs.percent {return false}
+    if lhs.endpoint != rhs.endpoint {return false}
+    if lhs.headerName != rhs.headerName {return false}
+    if lhs.headerValue != rhs.headerValue {return false}
+    if lhs.durationMs != rhs.durationMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_Fault: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Fault"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{3}remaining_ms\0\u{1}hits\0\u{1}source\0\u{1}description\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.remainingMs) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.hits) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try { if let v = self._spec {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.remainingMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.remainingMs, fieldNumber: 3)
+    }
+    if self.hits != 0 {
+      try visitor.visitSingularUInt64Field(value: self.hits, fieldNumber: 4)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 5)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_Fault, rhs: Levee_V1_Fault) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs._spec != rhs._spec {return false}
+    if lhs.remainingMs != rhs.remainingMs {return false}
+    if lhs.hits != rhs.hits {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_AddFaultRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddFaultRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fault\0\u{1}source\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._fault) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._fault {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_AddFaultRequest, rhs: Levee_V1_AddFaultRequest) -> Bool {
+    if lhs._fault != rhs._fault {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_AddFaultResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddFaultResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fault\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._fault) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._fault {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_AddFaultResponse, rhs: Levee_V1_AddFaultResponse) -> Bool {
+    if lhs._fault != rhs._fault {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_ListFaultsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListFaultsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}upstream\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.upstream) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.upstream.isEmpty {
+      try visitor.visitSingularStringField(value: self.upstream, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_ListFaultsRequest, rhs: Levee_V1_ListFaultsRequest) -> Bool {
+    if lhs.upstream != rhs.upstream {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_ListFaultsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListFaultsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}faults\0\u{1}enabled\0\u{3}max_active\0\u{3}max_duration_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.faults) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.maxActive) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.maxDurationMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.faults.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.faults, fieldNumber: 1)
+    }
+    if self.enabled != false {
+      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 2)
+    }
+    if self.maxActive != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxActive, fieldNumber: 3)
+    }
+    if self.maxDurationMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxDurationMs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_ListFaultsResponse, rhs: Levee_V1_ListFaultsResponse) -> Bool {
+    if lhs.faults != rhs.faults {return false}
+    if lhs.enabled != rhs.enabled {return false}
+    if lhs.maxActive != rhs.maxActive {return false}
+    if lhs.maxDurationMs != rhs.maxDurationMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_ClearFaultsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClearFaultsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}all\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.all) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.all != false {
+      try visitor.visitSingularBoolField(value: self.all, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_ClearFaultsRequest, rhs: Levee_V1_ClearFaultsRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.all != rhs.all {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Levee_V1_ClearFaultsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClearFaultsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cleared\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.cleared) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.cleared.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.cleared, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Levee_V1_ClearFaultsResponse, rhs: Levee_V1_ClearFaultsResponse) -> Bool {
+    if lhs.cleared != rhs.cleared {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -625,6 +625,13 @@ public nonisolated struct Levee_V1_CallResponse: Sendable {
   /// the race; 0 when no attempt was made.
   public var winningAttempt: UInt32 = 0
 
+  /// When the answer (or the failure) this call reports was made by an injected chaos fault rather
+  /// than by the upstream: the fault's id and kind ("f3 abort 500"); empty otherwise.
+  public var fault: String = String()
+
+  /// Of `attempts`, those an injected chaos fault hit.
+  public var faultedAttempts: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Response: Equatable, Sendable {
@@ -1170,7 +1177,7 @@ nonisolated extension Levee_V1_CallRequest: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CallResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}outcome\0\u{1}http\0\u{1}grpc\0\u{1}fallback\0\u{1}attempts\0\u{1}endpoint\0\u{3}elapsed_us\0\u{3}retry_after_ms\0\u{1}detail\0\u{1}hedges\0\u{3}winning_attempt\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}outcome\0\u{1}http\0\u{1}grpc\0\u{1}fallback\0\u{1}attempts\0\u{1}endpoint\0\u{3}elapsed_us\0\u{3}retry_after_ms\0\u{1}detail\0\u{1}hedges\0\u{3}winning_attempt\0\u{1}fault\0\u{3}faulted_attempts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1213,6 +1220,8 @@ nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobu
       case 9: try { try decoder.decodeSingularStringField(value: &self.detail) }()
       case 10: try { try decoder.decodeSingularUInt32Field(value: &self.hedges) }()
       case 11: try { try decoder.decodeSingularUInt32Field(value: &self.winningAttempt) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.fault) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.faultedAttempts) }()
       default: break
       }
     }
@@ -1261,6 +1270,12 @@ nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobu
     if self.winningAttempt != 0 {
       try visitor.visitSingularUInt32Field(value: self.winningAttempt, fieldNumber: 11)
     }
+    if !self.fault.isEmpty {
+      try visitor.visitSingularStringField(value: self.fault, fieldNumber: 12)
+    }
+    if self.faultedAttempts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.faultedAttempts, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1275,6 +1290,8 @@ nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobu
     if lhs.detail != rhs.detail {return false}
     if lhs.hedges != rhs.hedges {return false}
     if lhs.winningAttempt != rhs.winningAttempt {return false}
+    if lhs.fault != rhs.fault {return false}
+    if lhs.faultedAttempts != rhs.faultedAttempts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
