@@ -62,7 +62,9 @@ extension AgentConfiguration {
         }
         if let section = try top.section(
             "listen",
-            keys: ["socket", "admin_socket", "http", "proxy", "proxy_socket", "max_request_body"]
+            keys: [
+                "socket", "admin_socket", "http", "proxy", "proxy_socket", "max_request_body", "allow", "admin_allow",
+            ]
         ) {
             configuration.listen = try ListenConfiguration(decoding: section, over: configuration.listen)
         }
@@ -176,6 +178,12 @@ extension ListenConfiguration {
             }
         }
         if let node = section["max_request_body"] { maxRequestBody = try Self.size(node) }
+        if let allowSection = try section.section("allow", keys: ["uids", "gids"]) {
+            allow = try PeerAllowList(decoding: allowSection)
+        }
+        if let allowSection = try section.section("admin_allow", keys: ["uids", "gids"]) {
+            adminAllow = try PeerAllowList(decoding: allowSection)
+        }
     }
 
     /// A size in bytes: a whole number, or one with a unit (`512KiB`, `1MiB`, `64KB`, `2MB`).
@@ -223,6 +231,25 @@ extension ListenConfiguration {
             throw node.error(expected: expected)
         }
         return path
+    }
+}
+
+extension PeerAllowList {
+    /// `{ uids: [1000, 1001], gids: [998] }`: numeric ids, as `id -u` and `id -g` print them.
+    init(decoding section: ConfigurationSection) throws(ConfigurationFileError) {
+        self.init(uids: try Self.ids(section["uids"]), gids: try Self.ids(section["gids"]))
+    }
+
+    private static func ids(_ node: ConfigurationNode?) throws(ConfigurationFileError) -> Set<UInt32> {
+        guard let node, !node.isNull else { return [] }
+        let expected = "a numeric id from 0 to 4294967294, as id -u or id -g prints it"
+        var ids: Set<UInt32> = []
+        for item in try node.list(expected: "a list of numeric ids, such as [1000, 1001]") {
+            let value = try item.integer(expected: expected)
+            guard value >= 0, value < Int(UInt32.max) else { throw item.error(expected: expected) }
+            ids.insert(UInt32(value))
+        }
+        return ids
     }
 }
 

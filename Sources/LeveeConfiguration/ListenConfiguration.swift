@@ -18,6 +18,12 @@ public struct ListenConfiguration: Sendable, Hashable {
     /// The largest request body the proxy listener takes (`listen.max_request_body`); a larger one is
     /// answered 413.
     public var maxRequestBody: Int = ListenConfiguration.defaultMaxRequestBody
+    /// Who may connect to the app-facing sockets (`listen.allow`: the Guard socket and the proxy
+    /// listener's Unix socket) besides what their file mode says; nil lets in anyone the mode lets in.
+    public var allow: PeerAllowList?
+    /// Who may connect to the admin socket (`listen.admin_allow`); nil means the agent's own user and
+    /// root (``PeerAllowList/agentUserAndRoot(uid:)``).
+    public var adminAllow: PeerAllowList?
 
     /// The HTTP listener of the built-in defaults: loopback only, so that metrics are not exposed
     /// beyond the host unless the operator says so.
@@ -39,6 +45,15 @@ public struct ListenConfiguration: Sendable, Hashable {
         self.http = http
         self.proxy = proxy
         self.proxySocket = proxySocket
+    }
+
+    /// Whether `other` listens on the same sockets and ports, whatever it says of who may connect
+    /// (the allow lists take effect at a reload; the sockets only at a restart).
+    public func sameListeners(as other: ListenConfiguration) -> Bool {
+        var other = other
+        other.allow = allow
+        other.adminAllow = adminAllow
+        return self == other
     }
 
     /// The longest socket path, in bytes: `sun_path` is 108 bytes on Linux, one of them the NUL.

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Glibc
 import LeveeClock
 public import LeveeConfiguration
 import LeveeGossipNIO
@@ -72,6 +73,19 @@ public struct Agent: Sendable {
                 logger: logger
             )
         }
+        // Who may connect, read at each connection from the configuration in force (a reload changes it).
+        let agentUID = getuid()
+        func gate(
+            _ socket: String,
+            _ list: @escaping @Sendable (ListenConfiguration) -> PeerAllowList?
+        )
+            -> PeerCredentialGate
+        {
+            PeerCredentialGate(socket: socket, metrics: metrics, logger: logger, clock: clock) { [registry] in
+                list(registry.configuration.listen)
+            }
+        }
+        let appAllowList: @Sendable (ListenConfiguration) -> PeerAllowList? = { $0.allow }
         let guardSocket = try UnixListeningSocket.bind(path: configuration.listen.socket, mode: Self.appSocketMode)
         let adminSocket: UnixListeningSocket
         do {
@@ -108,7 +122,11 @@ public struct Agent: Sendable {
         }
         let proxyListener: ProxyListener?
         do {
-            proxyListener = try await ProxyListener.bind(configuration.listen, registry: registry)
+            proxyListener = try await ProxyListener.bind(
+                configuration.listen,
+                registry: registry,
+                gate: gate("proxy", appAllowList)
+            )
         } catch {
             guardSocket.abandon()
             adminSocket.abandon()
@@ -120,7 +138,7 @@ public struct Agent: Sendable {
             transport: .http2NIOPosix(
                 listeningSocketDescriptor: Int(guardSocket.descriptor),
                 transportSecurity: .plaintext,
-                config: Self.serverConfig
+                config: Self.serverConfig(gate: gate("guard", appAllowList))
             ),
             services: [GuardService(registry: registry, clock: clock)]
         )
@@ -130,7 +148,7 @@ public struct Agent: Sendable {
             transport: .http2NIOPosix(
                 listeningSocketDescriptor: Int(adminSocket.descriptor),
                 transportSecurity: .plaintext,
-                config: Self.serverConfig
+                config: Self.serverConfig(gate: gate("admin") { $0.adminAllow ?? .agentUserAndRoot(uid: agentUID) })
             ),
             services: [
                 AdminService(
@@ -183,8 +201,10 @@ public struct Agent: Sendable {
         self.services = services
     }
 
-    private static var serverConfig: HTTP2ServerTransport.Posix.Config {
+    /// The gRPC servers' transport: `gate` sees each connection before anything is read from it.
+    private static func serverConfig(gate: PeerCredentialGate) -> HTTP2ServerTransport.Posix.Config {
         var config = HTTP2ServerTransport.Posix.Config.defaults
+        config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in gate.admit(channel) }
         config.rpc.maxRequestPayloadSize = 16 << 20
         // Answers are flushed at once. Coalescing (on by default) holds every flush for up to 100 µs,
         // and an app waiting on one call at a time pays all of it, plus the timer's wake-up.

@@ -37,7 +37,7 @@ public struct Reloader: Sendable {
         defer { notifier?.send(.ready) }
         do {
             let next = try load(path)
-            if next.listen != current.listen {
+            if !next.listen.sameListeners(as: current.listen) {
                 logger.warning("reload: listen sockets changed in \(path); they take effect at the next restart")
             }
             let summary = try registry.reload(next)

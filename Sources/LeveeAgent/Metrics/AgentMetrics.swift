@@ -38,6 +38,7 @@ public enum MetricName {
     public static let gossipRefutations = "levee_gossip_refutations_total"
     public static let gossipBytes = "levee_gossip_bytes_total"
     public static let gossipDropped = "levee_gossip_dropped_total"
+    public static let connectionsRefused = "levee_connections_refused_total"
 }
 
 /// The agent's metrics: its own `PrometheusCollectorRegistry` and a swift-metrics factory over it,

@@ -45,6 +45,7 @@ struct ProxyListener: Service {
     static func bind(
         _ listen: ListenConfiguration,
         registry: UpstreamRegistry,
+        gate: PeerCredentialGate? = nil,
         group: MultiThreadedEventLoopGroup = .singleton
     ) async throws -> ProxyListener? {
         guard listen.proxy != nil || listen.proxySocket != nil else { return nil }
@@ -56,8 +57,15 @@ struct ProxyListener: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 let runner = runners.first { $0.loop === channel.eventLoop } ?? runners[0]
-                connections.add(channel)
-                return channel.eventLoop.makeCompletedFuture {
+                // The Unix socket's callers must be on `listen.allow`; TCP has no credentials to read.
+                let admitted: EventLoopFuture<Void>
+                if let gate, case .unixDomainSocket = channel.localAddress {
+                    admitted = gate.admit(channel)
+                } else {
+                    admitted = channel.eventLoop.makeSucceededVoidFuture()
+                }
+                return admitted.flatMapThrowing {
+                    connections.add(channel)
                     try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))

@@ -29,15 +29,17 @@ struct AgentHarness: Sendable {
 
     /// Replaces the agent's configuration file with `yaml` under the `listen` section it runs on, so
     /// that the next reload reads `yaml`'s upstreams and sees no change of sockets.
-    func rewriteFile(_ yaml: String) throws {
+    /// `listen` adds keys to the `listen` section (indented by two spaces), such as `allow: {uids: [0]}`.
+    func rewriteFile(_ yaml: String, listen extra: String = "") throws {
         let listen = configuration.listen
         let file = try #require(configuration.sourcePath)
+        let proxySocket = listen.proxySocket.map { "\n  proxy_socket: \($0)" } ?? ""
         try """
         listen:
           socket: \(listen.socket)
           admin_socket: \(listen.adminSocket)
           http: \(listen.http ?? "off")
-          proxy: \(listen.proxy ?? "off")
+          proxy: \(listen.proxy ?? "off")\(proxySocket)\(extra.isEmpty ? "" : "\n  \(extra)")
         \(yaml)
         """.write(toFile: file, atomically: true, encoding: .utf8)
     }
