@@ -135,6 +135,15 @@ public final class UpstreamRegistry: Sendable {
         contents.withLock { $0.runtimes[name] }
     }
 
+    /// The runtimes that may hold a permit of the upstream `name`: the one in force, then those a
+    /// reload retired while they still held permits. A permit is released to the runtime that granted
+    /// it, whose bulkhead slot and breaker it took.
+    public func permitHolders(named name: String) -> [UpstreamRuntime] {
+        contents.withLock { contents in
+            (contents.runtimes[name].map { [$0] } ?? []) + contents.retired.filter { $0.name == name }
+        }
+    }
+
     /// The runtime for a call: a configured upstream, or one made now for a `host:port` name when
     /// dynamic upstreams are on. Throws what to answer: not found, or an invalid argument when the
     /// upstream speaks another protocol than the request.
@@ -312,10 +321,12 @@ public final class UpstreamRegistry: Sendable {
     public func housekeeping() async -> Instant? {
         let (live, retired, stillRetired) = contents.withLock { contents in
             let idle = Self.takeIdle(from: &contents.retired, isIdle: \.isIdle)
-            return (Array(contents.runtimes.values), idle, !contents.retired.isEmpty)
+            return (Array(contents.runtimes.values), idle, contents.retired)
         }
-        var nextDue: Instant? = stillRetired ? clock.now() + Self.retiredPollInterval : nil
-        for runtime in live {
+        var nextDue: Instant? = stillRetired.isEmpty ? nil : clock.now() + Self.retiredPollInterval
+        // A retired runtime still busy keeps its periodic work: a lease granted before the reload and
+        // never released must still expire, or the runtime would never turn idle.
+        for runtime in live + stillRetired {
             if let due = runtime.housekeeping(), nextDue.map({ due < $0 }) ?? true { nextDue = due }
         }
         let level = serviceLevel()

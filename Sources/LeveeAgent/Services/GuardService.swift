@@ -116,10 +116,16 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
             throw RPCError(code: .invalidArgument, message: "result: unknown AttemptResult \(request.result.rawValue)")
         }
         let duration: Duration? = request.durationUs > 0 ? .microseconds(Int64(clamping: request.durationUs)) : nil
-        guard let slash = request.permitID.lastIndex(of: "/"),
-            let runtime = registry.existingRuntime(named: String(request.permitID[..<slash])),
-            let breaker = runtime.release(permit: request.permitID, result: result, duration: duration)
-        else {
+        // The runtime that granted the permit: the one in force, or one a reload has retired since.
+        // (Each is asked at most once: a release is not idempotent.)
+        var breaker: CircuitBreaker.State?
+        if let slash = request.permitID.lastIndex(of: "/") {
+            for runtime in registry.permitHolders(named: String(request.permitID[..<slash])) {
+                breaker = runtime.release(permit: request.permitID, result: result, duration: duration)
+                if breaker != nil { break }
+            }
+        }
+        guard let breaker else {
             throw RPCError(
                 code: .notFound,
                 message:
