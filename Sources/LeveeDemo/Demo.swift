@@ -32,9 +32,12 @@ public enum Demo {
             .appendingPathComponent("levee-demo-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let children = DemoChildren(directory: directory)
+        // LEVEE_DEMO_KEEP=1 keeps the folder (each process's log, the samples, the agent's configuration).
+        let keep = ProcessInfo.processInfo.environment["LEVEE_DEMO_KEEP"] == "1"
+        if keep { progress("keeping the logs and samples in \(directory.path)") }
         defer {
             children.stopAll()
-            try? FileManager.default.removeItem(at: directory)
+            if !keep { try? FileManager.default.removeItem(at: directory) }
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
