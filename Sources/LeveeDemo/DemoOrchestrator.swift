@@ -152,7 +152,7 @@ struct DemoOrchestrator: Sendable {
             }
         }
         var stats: [OrdersStat] = []
-        try await every(until: end) {
+        try await every(settings.sampleInterval, until: end) {
             let t = DemoClock.seconds(since: start)
             guard let answer = try? await get("http://\(orders)/stats", timeout: .seconds(1)), answer.status == 200,
                 let read = try? JSONDecoder().decode(Stats.self, from: Data(answer.body.utf8))
@@ -172,7 +172,7 @@ struct DemoOrchestrator: Sendable {
 
     private func sampleAgent(_ metrics: String, start: UInt64, end: UInt64) async throws -> [AgentStat] {
         var stats: [AgentStat] = []
-        try await every(until: end) {
+        try await every(settings.agentSampleInterval, until: end) {
             let t = DemoClock.seconds(since: start)
             guard let answer = try? await get("http://\(metrics)/metrics", timeout: .seconds(1)),
                 answer.status == 200, let stat = AgentMetrics.stat(answer.body, upstream: "payments", t: t)
@@ -182,11 +182,11 @@ struct DemoOrchestrator: Sendable {
         return stats
     }
 
-    private func every(until end: UInt64, _ body: () async throws -> Void) async throws {
+    private func every(_ interval: Double, until end: UInt64, _ body: () async throws -> Void) async throws {
         var next = DemoClock.now()
         while next < end {
             try await body()
-            next += UInt64(settings.sampleInterval * 1e9)
+            next += UInt64(interval * 1e9)
             try await DemoClock.sleep(until: next)
         }
     }

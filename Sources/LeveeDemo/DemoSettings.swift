@@ -17,14 +17,17 @@ public struct DemoSettings: Codable, Sendable, Equatable {
     var clientTimeout: Double = 2
     /// The payments breaker's `open_for` (and `open_for_max`: it does not grow in the demo).
     var openFor: Double = 2
-    /// How often the orchestrator reads Orders' `/stats` and the agent's `/metrics`.
+    /// How often the orchestrator reads Orders' `/stats`, and the agent's `/metrics` (rendering them
+    /// costs the agent far more than a call: read more often, they would slow the calls they watch).
     var sampleInterval: Double = 0.1
+    var agentSampleInterval: Double = 0.25
 
     /// `levee demo`: 10 s before, 20 s sick, 15 s after (Orders' workers stay held up to 10 s past the
     /// healing in the unprotected run).
     public static let full = DemoSettings(before: 10, incident: 20, after: 15)
-    /// `levee demo --quick`: the same 10 s latency, shorter phases; both runs take about 50 s.
-    public static let quick = DemoSettings(before: 3, incident: 6, after: 11)
+    /// `levee demo --quick`: the same 10 s latency, shorter phases and a lighter load (a test runs it on
+    /// busy machines); both runs take about 45 s.
+    public static let quick = DemoSettings(before: 3, incident: 6, after: 11, orderRate: 30, inventoryRate: 30)
 
     var duration: Double { before + incident + after }
 }
