@@ -76,7 +76,7 @@ enum Story {
             case (_, "open") where !opened:
                 opened = true
                 var line =
-                    "the payments breaker opens after \(breaker.failuresBeforeOpen) failed calls; "
+                    "the payments breaker is open (\(breaker.failuresBeforeOpen) calls to Payments failed before); "
                     + "Payments calls now get the fallback at once"
                 if let fallback = figures.fallbackWhileOpen, let p99 = fallback.refusedP99Ms {
                     line += " (p99 \(Format.milliseconds(p99)) over \(fallback.refusedByBreaker) calls)"
@@ -136,7 +136,11 @@ enum Story {
     private static func summary(_ run: RunRecord, figures: RunFigures) -> StoryEvent {
         let before = figures.before.inventory
         let during = figures.during.inventory
-        let verdict = during.successPercent >= 99.9 ? "is unaffected" : "is dragged down by Payments"
+        let keepsItsLatency = (during.p99Ms ?? 0) <= 1.2 * (before.p99Ms ?? 0) + 5
+        let verdict =
+            during.successPercent < 99.9
+            ? "is dragged down by Payments"
+            : keepsItsLatency ? "is unaffected" : "answers every request, though slower at the tail"
         return StoryEvent(
             t: run.healAt,
             text:

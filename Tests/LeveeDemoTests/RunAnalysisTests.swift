@@ -163,7 +163,9 @@ struct RunAnalysisTests {
             .map { "\(Format.time($0.t)) \($0.text)" }
 
         #expect(lines.contains("t=3.3s at most 4 of 16 workers wait on Payments at once; 12 stay free"))
-        #expect(lines.contains { $0.hasPrefix("t=3.6s the payments breaker opens after 10 failed calls") })
+        #expect(
+            lines.contains { $0.hasPrefix("t=3.6s the payments breaker is open (10 calls to Payments failed before)") }
+        )
         #expect(lines.contains { $0.contains("(p99 0.5 ms over 10 calls)") })
         #expect(lines.contains { $0.hasPrefix("t=3.6s the service level goes DEGRADED") })
         #expect(lines.contains { $0.hasPrefix("t=10.1s a probe succeeds: the payments breaker closes, 1.1 s after") })
