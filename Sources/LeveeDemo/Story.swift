@@ -70,7 +70,16 @@ enum Story {
         guard let breaker = figures.breaker else { return [] }
         var events: [StoryEvent] = []
         var opened = false
+        // After the first failed probe, the next ones while Payments is still sick make one line.
+        var failedProbes: [Double] = []
         for transition in breaker.transitions {
+            let repeatedProbe = !failedProbes.isEmpty && transition.t < run.healAt
+            if transition.from == "half_open" && transition.to == "open" {
+                failedProbes.append(transition.t)
+                if failedProbes.count > 1 { continue }
+            } else if transition.to == "half_open" && repeatedProbe {
+                continue
+            }
             let text: String
             switch (transition.from, transition.to) {
             case (_, "open") where !opened:
@@ -96,6 +105,18 @@ enum Story {
                 text = "the payments breaker goes from \(transition.from) to \(transition.to)"
             }
             events.append(StoryEvent(t: transition.t, text: text))
+        }
+        if failedProbes.count > 1, let last = failedProbes.last {
+            let more = failedProbes.count - 1
+            let every = (last - failedProbes[0]) / Double(more)
+            events.append(
+                StoryEvent(
+                    t: last,
+                    text:
+                        "\(more) more probe\(more == 1 ? "" : "s") failed, one every \(String(format: "%.1f s", every)): "
+                        + "the breaker keeps Payments' sickness away from Orders"
+                )
+            )
         }
         return events
     }

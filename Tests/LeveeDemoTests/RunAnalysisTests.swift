@@ -157,6 +157,10 @@ struct RunAnalysisTests {
         let agent = [
             AgentStat(t: 2.9, breaker: "closed", level: "full"),
             AgentStat(t: 3.6, breaker: "open", level: "degraded"),
+            AgentStat(t: 5.6, breaker: "half_open", level: "degraded"),
+            AgentStat(t: 5.9, breaker: "open", level: "degraded"),
+            AgentStat(t: 7.9, breaker: "half_open", level: "degraded"),
+            AgentStat(t: 8.2, breaker: "open", level: "degraded"),
             AgentStat(t: 10.1, breaker: "closed", level: "full"),
         ]
         let lines = RunFigures(Self.run(.protected, samples: samples, orders: orders, agent: agent)).story
@@ -172,6 +176,14 @@ struct RunAnalysisTests {
         #expect(lines.contains { $0.hasPrefix("t=10.1s the service level goes FULL") })
         #expect(lines.contains { $0.contains("the Inventory page is unaffected: 100 % success, p99 2.0 ms") })
         #expect(!lines.contains { $0.contains("starts failing") })
+        #expect(lines.contains("t=5.6s the payments breaker goes half-open and lets one probe through to Payments"))
+        #expect(lines.contains("t=5.9s the probe failed: the payments breaker opens again for 2 s"))
+        #expect(lines.filter { $0.contains("half-open") }.count == 1)
+        #expect(
+            lines.contains(
+                "t=8.2s 1 more probe failed, one every 2.3 s: the breaker keeps Payments' sickness away from Orders"
+            )
+        )
     }
 
     @Test("the agent's metrics give the payments breaker and the service level")
