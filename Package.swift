@@ -146,11 +146,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `levee demo`: the chapter's scenario (Orders, Payments, Inventory, a load generator) as real
+        // processes, the analysis of what they measured, and its table and SVG chart. Part of the product:
+        // a user of `levee demo` has nothing else installed.
+        .target(
+            name: "LeveeDemo",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `levee` executable: the agent and the operator's commands.
         .executableTarget(
             name: "levee",
             dependencies: [
                 "LeveeAgent",
+                "LeveeDemo",
                 "LeveeAPI",
                 "LeveeConfiguration",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -196,6 +210,11 @@ let package = Package(
         .testTarget(
             name: "LeveeCommandTests",
             dependencies: ["LeveeGossip", "LeveeTestKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LeveeDemoTests",
+            dependencies: ["LeveeDemo"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
