@@ -62,6 +62,11 @@ public struct Agent: Sendable {
             clientRunner: runner,
             metrics: metrics
         )
+        let experiments = ExperimentRunner(
+            target: AgentChaosTarget(registry: registry),
+            clock: clock,
+            logger: logger
+        )
         let gossip = try configuration.gossip.map { settings in
             try AgentGossip(
                 settings: settings,
@@ -69,7 +74,8 @@ public struct Agent: Sendable {
                 version: version,
                 registry: registry,
                 clock: clock,
-                logger: logger
+                logger: logger,
+                experiments: experiments
             )
         }
         let guardSocket = try UnixListeningSocket.bind(path: configuration.listen.socket, mode: Self.appSocketMode)
@@ -140,7 +146,8 @@ public struct Agent: Sendable {
                     gossip: gossip,
                     logger: logger,
                     httpAddress: httpListener?.address
-                )
+                ),
+                ChaosService(runner: experiments, fleet: gossip?.fleet, agentName: gossip?.localName ?? ""),
             ]
         )
         self.configuration = configuration
@@ -176,6 +183,9 @@ public struct Agent: Sendable {
                 handlerExecutor: EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)
             ),
             ServerService(server: adminServer, socket: adminSocket, logger: logger, handlerExecutor: nil),
+            // Stops before the admin server drains: its runs end (clearing their faults) and so do the
+            // RunExperiment streams the admin server would otherwise wait for.
+            experiments,
         ]
         // Under systemd (`Type=notify`): READY=1, the watchdog, STOPPING=1 (``SystemdNotifier``).
         if let notifier { services.append(SystemdNotifyService(notifier: notifier)) }
