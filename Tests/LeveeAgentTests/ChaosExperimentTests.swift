@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import LeveeAPI
 import LeveeAgent
+import LeveeConfiguration
 import LeveeTestKit
 import Testing
 
@@ -45,8 +46,9 @@ struct ChaosExperimentTests {
                 }
                 defer { group.cancelAll() }
                 try await eventually("the load loop filled both windows") {
-                    try await agent.upstream("inventory").recentCalls >= 20
-                        && agent.upstream("payments").recentCalls >= 20
+                    let inventory = try await agent.upstream("inventory").recentCalls
+                    let payments = try await agent.upstream("payments").recentCalls
+                    return inventory >= 20 && payments >= 20
                 }
                 return try await body(agent)
             }
@@ -234,7 +236,7 @@ struct ChaosExperimentTests {
     func oneAtATime() async throws {
         try await Self.withLoadedAgent { agent in
             let started = AsyncStream.makeStream(of: Void.self)
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            await withTaskGroup(of: Void.self) { group in
                 let yaml = """
                     name: long
                     steady_state:

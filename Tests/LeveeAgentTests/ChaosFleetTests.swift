@@ -3,7 +3,10 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import LeveeAPI
 import LeveeAgent
+import LeveeConfiguration
+import LeveeGossipNIO
 import LeveeTestKit
+import NIOCore
 import Testing
 
 /// `levee chaos run --fleet`: three agents in one gossip pool on loopback, each with its own upstream
@@ -83,8 +86,8 @@ struct ChaosFleetTests {
                         for agent in agents {
                             try await eventually("every agent sees three members alive and has traffic") {
                                 let members = try await agent.admin.members(Levee_V1_MembersRequest()).members
-                                return members.filter { $0.status == "alive" }.count == 3
-                                    && (try await agent.upstream("inventory").recentCalls) >= 20
+                                let calls = try await agent.upstream("inventory").recentCalls
+                                return members.filter { $0.status == "alive" }.count == 3 && calls >= 20
                             }
                         }
                         try await body(zip(agents, servers).map { Member(agent: $0, inventory: $1.0) })

@@ -1,6 +1,8 @@
 import Foundation
+import LeveeAPI
 import LeveeAgent
 import LeveeClock
+import LeveeConfiguration
 import LeveePolicy
 import LeveeTestKit
 import Logging
@@ -89,8 +91,9 @@ struct ExperimentRunnerTests {
                 }
                 defer { group.cancelAll() }
                 try await eventually("the load loop filled both windows") {
-                    try await agent.upstream("inventory").recentCalls >= 20
-                        && agent.upstream("payments").recentCalls >= 20
+                    let inventory = try await agent.upstream("inventory").recentCalls
+                    let payments = try await agent.upstream("payments").recentCalls
+                    return inventory >= 20 && payments >= 20
                 }
                 try await body(runner, target)
             }

@@ -2,6 +2,10 @@ import Foundation
 import LeveeTestKit
 import Testing
 
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
 #if canImport(Glibc)
 import Glibc
 #endif

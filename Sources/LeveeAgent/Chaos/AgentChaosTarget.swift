@@ -1,4 +1,5 @@
 public import LeveePolicy
+import LeveeConfiguration
 
 /// The agent's own ``ChaosTarget``: measurements from the upstream registry; faults in the agent's
 /// fault table.

@@ -1,6 +1,6 @@
 import Foundation
-public import GRPCCore
-public import LeveeAPI
+import GRPCCore
+import LeveeAPI
 import LeveeConfiguration
 public import LeveeGossipNIO
 import LeveePolicy

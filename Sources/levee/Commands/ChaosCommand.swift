@@ -75,6 +75,7 @@ struct ChaosRunCommand: AsyncParsableCommand {
             request.fleet.tags[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
         let json = sockets.json
+        let call = request
         if !json {
             print("experiment \(parsed.name)\(fleet ? " across the fleet" : ""): \(parsed.hypothesis)")
         }
@@ -85,7 +86,7 @@ struct ChaosRunCommand: AsyncParsableCommand {
         let final: Levee_V1_ExperimentReport? = try await sockets.withAgent(at: sockets.adminSocketPath) { client in
             try await withThrowingTaskGroup(of: Levee_V1_ExperimentReport?.self) { group in
                 group.addTask {
-                    try await Levee_V1_Chaos.Client(wrapping: client).runExperiment(request) { response in
+                    try await Levee_V1_Chaos.Client(wrapping: client).runExperiment(call) { response in
                         var last: Levee_V1_ExperimentReport?
                         for try await event in response.messages {
                             switch event.event {
