@@ -12,7 +12,8 @@ struct Levee: AsyncParsableCommand {
         version: LeveeVersion.current,
         subcommands: [
             AgentCommand.self, Status.self, Upstreams.self, Breaker.self, CallCommand.self, Validate.self,
-            Reload.self, Members.self, Top.self, Version.self, Keygen.self, GossipMemberCommand.self, ChaosCommand.self,
+            Reload.self, Members.self, Top.self, Version.self, Keygen.self, GossipMemberCommand.self,
+            FaultCommand.self, ChaosCommand.self,
         ]
     )
 

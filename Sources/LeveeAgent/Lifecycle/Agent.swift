@@ -24,6 +24,8 @@ public struct Agent: Sendable {
     public let gossip: AgentGossip?
     /// The agent's metrics (its own Prometheus registry).
     public let metrics: AgentMetrics
+    /// The chaos faults injected into this agent's attempts (`levee fault`); in memory only.
+    public let faults: FaultTable
     /// `host:port` of the HTTP listener, with the real port when `listen.http` asked for port 0; nil
     /// when it is off.
     public let httpAddress: String?
@@ -55,15 +57,17 @@ public struct Agent: Sendable {
         let runner = GRPCClientRunner()
         let metrics = AgentMetrics()
         let readiness = Readiness()
+        let faults = FaultTable(configuration: configuration, clock: clock, logger: logger, metrics: metrics)
         let registry = try UpstreamRegistry(
             configuration: configuration,
             clock: clock,
             logger: logger,
             clientRunner: runner,
-            metrics: metrics
+            metrics: metrics,
+            faults: faults
         )
         let experiments = ExperimentRunner(
-            target: AgentChaosTarget(registry: registry),
+            target: AgentChaosTarget(registry: registry, faults: faults),
             clock: clock,
             logger: logger
         )
@@ -145,7 +149,8 @@ public struct Agent: Sendable {
                     reloader: reloader,
                     gossip: gossip,
                     logger: logger,
-                    httpAddress: httpListener?.address
+                    httpAddress: httpListener?.address,
+                    faults: faults
                 ),
                 ChaosService(runner: experiments, fleet: gossip?.fleet, agentName: gossip?.localName ?? ""),
             ]
@@ -160,6 +165,7 @@ public struct Agent: Sendable {
         self.gossip = gossip
         self.reloader = reloader
         self.metrics = metrics
+        self.faults = faults
         self.readiness = readiness
         httpAddress = httpListener?.address
         proxyAddress = proxyListener?.address
@@ -171,6 +177,7 @@ public struct Agent: Sendable {
         services += [
             OutboundClientsService(runner: runner, registry: registry),
             HousekeepingService(registry: registry, clock: clock),
+            FaultExpiryService(faults: faults, clock: clock),
             HealthCheckService(registry: registry, clock: clock),
         ]
         if let gossip { services.append(gossip) }
