@@ -45,7 +45,7 @@ struct ChaosExperimentTests {
                     }
                 }
                 defer { group.cancelAll() }
-                try await eventually("the load loop filled both windows") {
+                try await eventually("the load loop filled both windows", timeout: .seconds(30)) {
                     let inventory = try await agent.upstream("inventory").recentCalls
                     let payments = try await agent.upstream("payments").recentCalls
                     return inventory >= 20 && payments >= 20

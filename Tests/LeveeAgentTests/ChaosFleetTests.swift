@@ -84,7 +84,10 @@ struct ChaosFleetTests {
                         }
                         defer { group.cancelAll() }
                         for agent in agents {
-                            try await eventually("every agent sees three members alive and has traffic") {
+                            try await eventually(
+                                "every agent sees three members alive and has traffic",
+                                timeout: .seconds(30)
+                            ) {
                                 let members = try await agent.admin.members(Levee_V1_MembersRequest()).members
                                 let calls = try await agent.upstream("inventory").recentCalls
                                 return members.filter { $0.status == "alive" }.count == 3 && calls >= 20

@@ -76,7 +76,7 @@ struct ExperimentRunnerTests {
             let runner = ExperimentRunner(
                 target: target,
                 clock: MonotonicClock(),
-                logger: Logger(label: "levee-test"),
+                logger: Logger(label: "levee-test", factory: { _ in SwiftLogNoOpLogHandler() }),
                 tick: .milliseconds(100)
             )
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -90,7 +90,7 @@ struct ExperimentRunnerTests {
                     }
                 }
                 defer { group.cancelAll() }
-                try await eventually("the load loop filled both windows") {
+                try await eventually("the load loop filled both windows", timeout: .seconds(30)) {
                     let inventory = try await agent.upstream("inventory").recentCalls
                     let payments = try await agent.upstream("payments").recentCalls
                     return inventory >= 20 && payments >= 20
