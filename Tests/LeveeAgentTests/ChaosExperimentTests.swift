@@ -136,7 +136,7 @@ struct ChaosExperimentTests {
                     min_calls: 20
                 method:
                   - fault: { upstream: payments, abort: 503, percent: 50 }
-                    for: 1s
+                    for: 3s
                 recover_within: 30s
                 """,
                 on: agent
@@ -166,7 +166,8 @@ struct ChaosExperimentTests {
                 on: agent
             )
             #expect(report.verdict == "aborted", "\(report.reason)")
-            let violated = try #require(timeline.first { $0.kind == "violation" })
+            // The abort comes violated_for after the violation that lasted (the last one to start).
+            let violated = try #require(timeline.last { $0.kind == "violation" })
             let off = try #require(timeline.first { $0.kind == "fault_off" })
             #expect(off.atMs >= violated.atMs + 1_000)
             #expect(off.atMs <= violated.atMs + 2_000, "fault off \(off.atMs - violated.atMs) ms after the violation")

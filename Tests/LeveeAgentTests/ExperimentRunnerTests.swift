@@ -158,7 +158,8 @@ struct ExperimentRunnerTests {
             #expect(throws: ExperimentRunner.Busy.self) { _ = try runner.start(experiment) }
             let report = try #require(await Self.report(handle))
             #expect(report.verdict == .aborted, "\(report.reason)")
-            let violated = try #require(report.timeline.first { $0.kind == .violation })
+            // The abort comes violated_for after the violation that lasted (the last one to start).
+            let violated = try #require(report.timeline.last { $0.kind == .violation })
             let off = try #require(report.timeline.first { $0.kind == .faultOff })
             #expect(off.at - violated.at >= .seconds(1))
             #expect(off.at - violated.at <= .seconds(2))
