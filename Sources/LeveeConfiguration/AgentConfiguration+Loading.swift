@@ -3,7 +3,9 @@ import Yams
 
 extension AgentConfiguration {
     /// The top-level keys of the file.
-    static let keys = ["service", "listen", "defaults", "dynamic_upstreams", "upstreams", "gossip", "degradation"]
+    static let keys = [
+        "service", "listen", "defaults", "dynamic_upstreams", "upstreams", "gossip", "degradation", "chaos",
+    ]
 
     /// The largest configuration file read: far more than any real one, small enough that a wrong path
     /// (a log file, a device) fails fast.
@@ -90,6 +92,9 @@ extension AgentConfiguration {
                 degraded: try degradationRules(section["degraded"], upstreams: known),
                 minimal: try degradationRules(section["minimal"], upstreams: known)
             )
+        }
+        if let section = try top.section("chaos", keys: ChaosConfiguration.keys) {
+            configuration.chaos = try ChaosConfiguration(decoding: section)
         }
         return configuration
     }

@@ -23,6 +23,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     /// The file's `degradation` rules, or nil when it has none (then `degradationRules` are the
     /// implicit ones).
     public var degradation: DegradationRules?
+    /// Whether chaos faults may be injected, and their bounds (`chaos`); off by default.
+    public var chaos: ChaosConfiguration
     /// The file the configuration was read from, or nil for the built-in defaults.
     public var sourcePath: String?
 
@@ -34,6 +36,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         dynamicUpstreams: Bool = false,
         gossip: GossipConfiguration? = nil,
         degradation: DegradationRules? = nil,
+        chaos: ChaosConfiguration = .defaults,
         sourcePath: String? = nil
     ) {
         self.service = service
@@ -43,6 +46,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         self.dynamicUpstreams = dynamicUpstreams
         self.gossip = gossip
         self.degradation = degradation
+        self.chaos = chaos
         self.sourcePath = sourcePath
     }
 

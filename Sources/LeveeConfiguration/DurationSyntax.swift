@@ -52,3 +52,12 @@ enum DurationSyntax {
         return .nanoseconds(Int64(total))
     }
 }
+
+extension Duration {
+    /// The duration `text` spells in the configuration's syntax (`250ms`, `2s`, `1m30s`), or nil: for
+    /// the CLI's duration options, so that they read as the file does.
+    public init?(configurationText text: String) {
+        guard let duration = DurationSyntax.parse(text) else { return nil }
+        self = duration
+    }
+}

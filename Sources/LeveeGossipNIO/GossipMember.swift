@@ -22,6 +22,17 @@ public struct GossipMember: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(name)@\(address) \(status)" }
 }
 
+/// One member's response to a query this node sent (`GossipNode.query`).
+public struct GossipQueryAnswer: Hashable, Sendable {
+    public var from: String
+    public var payload: [UInt8]
+
+    public init(from: String, payload: [UInt8]) {
+        self.from = from
+        self.payload = payload
+    }
+}
+
 /// A query from the pool, delivered on `GossipNode.events`; answer it with `GossipNode.respond`.
 public struct GossipQuery: Hashable, Sendable {
     public var name: String

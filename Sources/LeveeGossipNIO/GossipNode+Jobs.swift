@@ -30,7 +30,7 @@ extension GossipNode {
             await exchangePushPull(request, userState: userState)
         case .streamPing(let request):
             await exchangePing(request)
-        case .emit, .joinCompleted, .leaveCompleted:
+        case .emit, .queryAnswered, .joinCompleted, .leaveCompleted:
             break
         }
     }

@@ -223,6 +223,33 @@ public final class GossipNode: Service, Sendable {
         }
     }
 
+    /// Sends a query to the pool (serf `Query`) and returns the responses that arrived within
+    /// `timeout`, one per member at most. The node receives its own query too (serf processes it
+    /// locally), so when it answers it, its answer is among them. Throws `rejected` when the query is
+    /// too large for the pool's limits, `notAlive` while leaving.
+    public func query(
+        name: String,
+        payload: [UInt8],
+        filterTags: [String: String] = [:],
+        filterNodes: [String] = [],
+        timeout: Duration
+    ) async throws -> [GossipQueryAnswer] {
+        let parameters = SerfQueryParameters(filterNodes: filterNodes, filterTags: filterTags, timeout: timeout)
+        let ticket = try core.compute { (pool, now) throws(GossipNodeError) in
+            do throws(SerfError) {
+                return try pool.query(name: name, payload: payload, parameters: parameters, now: now)
+            } catch {
+                throw GossipNodeError(error.code == .notAlive ? .notAlive : .rejected, error.detail)
+            }
+        }
+        // Registered as soon as the query is out: an answer needs a round trip through another task
+        // (ours) or another node, so none is carried out before this.
+        core.state.withLock { $0.queryAnswers[ticket] = [] }
+        defer { _ = core.state.withLock { $0.queryAnswers.removeValue(forKey: ticket) } }
+        try? await core.clock.sleep(until: ticket.deadline)
+        return core.state.withLock { $0.queryAnswers[ticket] ?? [] }
+    }
+
     /// Answers a query from `events` (serf `Query.Respond`), once, before its deadline.
     public func respond(to query: GossipQuery, payload: [UInt8]?) throws {
         try core.compute { (pool, now) throws(GossipNodeError) in

@@ -23,6 +23,8 @@ final class GossipNodeCore: Sendable {
         var timerWakePending = false
         /// The deadline the timer loop sleeps towards.
         var armedDeadline = Instant.distantFuture
+        /// Answers to the queries this node sent and still collects, by query.
+        var queryAnswers: [SerfQueryTicket: [GossipQueryAnswer]] = [:]
         /// Counts kept while no pool exists yet, or for the transport's side of the node.
         var counters = GossipNodeCounters()
     }
@@ -169,6 +171,13 @@ final class GossipNodeCore: Sendable {
                 jobContinuation.yield(effect)
             case .emit(let event):
                 eventContinuation.yield(event)
+            case .queryAnswered(let answer):
+                guard case .response(let payload) = answer.kind else { continue }
+                state.withLock { state in
+                    state.queryAnswers[answer.query]?.append(
+                        GossipQueryAnswer(from: answer.from, payload: payload ?? [])
+                    )
+                }
             case .joinCompleted(let result):
                 let waiters = state.withLock { state in
                     defer { state.joinWaiters = [] }

@@ -11,6 +11,8 @@ enum GossipEffect: Sendable {
     case pushPull(PushPullRequest, userState: [UInt8])
     case streamPing(StreamPingRequest)
     case emit(GossipEvent)
+    /// An answer to a query this node sent (`GossipNode.query`).
+    case queryAnswered(SerfQueryAnswer)
     case joinCompleted(JoinResult)
     case leaveCompleted(broadcastSent: Bool)
 }
@@ -167,6 +169,25 @@ struct GossipPool: Sendable {
         return effects
     }
 
+    /// serf serf.go `Query`: sends a query; its answers come back as `.queryAnswered` effects.
+    mutating func query(
+        name: String,
+        payload: [UInt8]?,
+        parameters: SerfQueryParameters,
+        now: Instant
+    ) throws(SerfError) -> (SerfQueryTicket, [GossipEffect]) {
+        let (ticket, directives) = try serf.query(
+            name: name,
+            payload: payload,
+            parameters: parameters,
+            now: now,
+            using: &random
+        )
+        var effects: [GossipEffect] = []
+        apply(serf: directives, now: now, into: &effects)
+        return (ticket, effects)
+    }
+
     mutating func respond(
         to query: IncomingQuery,
         payload: [UInt8]?,
@@ -275,8 +296,10 @@ struct GossipPool: Sendable {
                 )
             case .deliverQuery(let query):
                 effects.append(.emit(.query(GossipQuery(query))))
-            case .queryAnswered, .queryFinished:
-                // This node sends no queries of its own yet.
+            case .queryAnswered(let answer):
+                effects.append(.queryAnswered(answer))
+            case .queryFinished:
+                // `GossipNode.query` collects until the ticket's deadline on its own clock.
                 break
             case .memberStatusChanged(let member, _, let status):
                 let member = GossipMember(member)

@@ -13,7 +13,7 @@ struct Levee: AsyncParsableCommand {
         subcommands: [
             AgentCommand.self, Status.self, Upstreams.self, Breaker.self, CallCommand.self, Validate.self,
             Reload.self, Members.self, Top.self, Version.self, Keygen.self, GossipMemberCommand.self,
-            DemoCommand.self,
+            FaultCommand.self, ChaosCommand.self, DemoCommand.self,
         ]
     )
 

@@ -22,7 +22,8 @@ struct ConfigurationErrorTests {
             yaml: "service: orders\nservce: x\n",
             keyPath: "servce",
             line: 2,
-            expected: "one of the keys service, listen, defaults, dynamic_upstreams, upstreams, gossip, degradation",
+            expected:
+                "one of the keys service, listen, defaults, dynamic_upstreams, upstreams, gossip, degradation, chaos",
             value: "unknown key servce (did you mean service?)"
         ),
         BadDocument(

@@ -16,6 +16,8 @@ import Synchronization
 /// gracefully on shutdown.
 public final class AgentGossip: Service, Sendable {
     public let node: GossipNode
+    /// Chaos experiments across the pool, when the agent runs experiments.
+    public let fleet: FleetExperiments?
     let settings: GossipConfiguration
     let service: String
     let version: String
@@ -40,7 +42,8 @@ public final class AgentGossip: Service, Sendable {
         registry: UpstreamRegistry,
         clock: any InstantClock,
         logger: Logger,
-        tick: Duration = .milliseconds(100)
+        tick: Duration = .milliseconds(100),
+        experiments: ExperimentRunner? = nil
     ) throws {
         let name = settings.name ?? ProcessInfo.processInfo.hostName
         guard let bind = EndpointAddress.parse(Substring(settings.bind), portRange: 0...65535) else {
@@ -60,7 +63,9 @@ public final class AgentGossip: Service, Sendable {
         )
         configuration.leaveOnShutdown = true
         try configuration.validate()
-        node = try GossipNode(configuration: configuration)
+        let node = try GossipNode(configuration: configuration)
+        self.node = node
+        fleet = experiments.map { FleetExperiments(node: node, runner: $0) }
         self.settings = settings
         self.service = service
         self.version = version
@@ -127,6 +132,10 @@ public final class AgentGossip: Service, Sendable {
     private func receive() async {
         for await event in node.events.cancelOnGracefulShutdown() {
             noteMembership(event)
+            if case .query(let query) = event {
+                answer(query)
+                continue
+            }
             guard case .userEvent(let name, let payload, _) = event, name == HealthReport.eventName else { continue }
             guard let report = HealthReport(payload: payload) else {
                 counters.withLock { $0.reportsMalformed += 1 }
@@ -137,6 +146,16 @@ public final class AgentGossip: Service, Sendable {
             let now = clock.now()
             board.withLock { $0.record(report, now: now) }
             if case .breaker = report { evaluatePeers() }
+        }
+    }
+
+    /// The fleet's chaos queries (this agent's own included: Serf delivers a query to its sender too).
+    private func answer(_ query: GossipQuery) {
+        guard let fleet, let payload = fleet.answer(query, localName: localName) else { return }
+        do {
+            try node.respond(to: query, payload: payload)
+        } catch {
+            logger.warning("could not answer \(query.name) from \(query.sourceNode): \(error)")
         }
     }
 

@@ -25,6 +25,8 @@ public struct Agent: Sendable {
     public let gossip: AgentGossip?
     /// The agent's metrics (its own Prometheus registry).
     public let metrics: AgentMetrics
+    /// The chaos faults injected into this agent's attempts (`levee fault`); in memory only.
+    public let faults: FaultTable
     /// `host:port` of the HTTP listener, with the real port when `listen.http` asked for port 0; nil
     /// when it is off.
     public let httpAddress: String?
@@ -56,12 +58,19 @@ public struct Agent: Sendable {
         let runner = GRPCClientRunner()
         let metrics = AgentMetrics()
         let readiness = Readiness()
+        let faults = FaultTable(configuration: configuration, clock: clock, logger: logger, metrics: metrics)
         let registry = try UpstreamRegistry(
             configuration: configuration,
             clock: clock,
             logger: logger,
             clientRunner: runner,
-            metrics: metrics
+            metrics: metrics,
+            faults: faults
+        )
+        let experiments = ExperimentRunner(
+            target: AgentChaosTarget(registry: registry, faults: faults),
+            clock: clock,
+            logger: logger
         )
         let gossip = try configuration.gossip.map { settings in
             try AgentGossip(
@@ -70,7 +79,8 @@ public struct Agent: Sendable {
                 version: version,
                 registry: registry,
                 clock: clock,
-                logger: logger
+                logger: logger,
+                experiments: experiments
             )
         }
         // Who may connect, read at each connection from the configuration in force (a reload changes it).
@@ -157,8 +167,10 @@ public struct Agent: Sendable {
                     reloader: reloader,
                     gossip: gossip,
                     logger: logger,
-                    httpAddress: httpListener?.address
-                )
+                    httpAddress: httpListener?.address,
+                    faults: faults
+                ),
+                ChaosService(runner: experiments, fleet: gossip?.fleet, agentName: gossip?.localName ?? ""),
             ]
         )
         self.configuration = configuration
@@ -171,6 +183,7 @@ public struct Agent: Sendable {
         self.gossip = gossip
         self.reloader = reloader
         self.metrics = metrics
+        self.faults = faults
         self.readiness = readiness
         httpAddress = httpListener?.address
         proxyAddress = proxyListener?.address
@@ -182,6 +195,7 @@ public struct Agent: Sendable {
         services += [
             OutboundClientsService(runner: runner, registry: registry),
             HousekeepingService(registry: registry, clock: clock),
+            FaultExpiryService(faults: faults, clock: clock),
             HealthCheckService(registry: registry, clock: clock),
         ]
         if let gossip { services.append(gossip) }
@@ -194,6 +208,9 @@ public struct Agent: Sendable {
                 handlerExecutor: EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)
             ),
             ServerService(server: adminServer, socket: adminSocket, logger: logger, handlerExecutor: nil),
+            // Stops before the admin server drains: its runs end (clearing their faults) and so do the
+            // RunExperiment streams the admin server would otherwise wait for.
+            experiments,
         ]
         // Under systemd (`Type=notify`): READY=1, the watchdog, STOPPING=1 (``SystemdNotifier``).
         if let notifier { services.append(SystemdNotifyService(notifier: notifier)) }

@@ -39,6 +39,9 @@ public enum MetricName {
     public static let gossipBytes = "levee_gossip_bytes_total"
     public static let gossipDropped = "levee_gossip_dropped_total"
     public static let connectionsRefused = "levee_connections_refused_total"
+    /// Attempts an injected chaos fault hit, by upstream and kind (`abort`, `abort_grpc`, `reset`,
+    /// `blackhole`, `delay`).
+    public static let faultsInjected = "levee_faults_injected_total"
 }
 
 /// The agent's metrics: its own `PrometheusCollectorRegistry` and a swift-metrics factory over it,
@@ -82,6 +85,16 @@ public final class AgentMetrics: Sendable {
     /// The counters and histograms of the upstream `name`.
     func upstream(_ name: String) -> UpstreamMetrics {
         UpstreamMetrics(upstream: name, factory: factory)
+    }
+
+    /// Counts one attempt that an injected fault of `kind` hit.
+    func recordFault(upstream: String, kind: String) {
+        Counter(
+            label: MetricName.faultsInjected,
+            dimensions: [("upstream", upstream), ("kind", kind)],
+            factory: factory
+        )
+        .increment()
     }
 
     // MARK: Scrape

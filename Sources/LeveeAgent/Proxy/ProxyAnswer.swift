@@ -19,6 +19,10 @@ struct ProxyAnswer: Sendable {
         /// With hedging: the hedges sent, and the number of the attempt whose answer this is.
         static let hedges = "x-levee-hedges"
         static let decidingAttempt = "x-levee-winning-attempt"
+        /// When an injected chaos fault made the answer or failure: its id and kind (`f3 abort 500`).
+        static let fault = "x-levee-fault"
+        /// How many of the attempts an injected chaos fault hit (only when some were).
+        static let faultedAttempts = "x-levee-faulted-attempts"
     }
 
     /// The agent's own answer to a request it could not make into a call: `message` on one line.
@@ -57,6 +61,10 @@ struct ProxyAnswer: Sendable {
             if let deciding = result.decidingAttempt {
                 headers.add(name: Header.decidingAttempt, value: String(deciding))
             }
+        }
+        if let fault = result.fault { headers.add(name: Header.fault, value: fault) }
+        if result.faultedAttempts > 0 {
+            headers.add(name: Header.faultedAttempts, value: String(result.faultedAttempts))
         }
         switch result.fallback {
         case .stale?: headers.add(name: Header.fallback, value: "stale")

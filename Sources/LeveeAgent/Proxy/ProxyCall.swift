@@ -29,17 +29,18 @@ final class ProxyCall: @unchecked Sendable {
     }
 
     /// Takes the call's next step: answers when it has ended, sends its attempt through the loop's
-    /// pool (and steps again when the answer comes), or hands it to the runner for a wait or for an
-    /// attempt that may be hedged.
+    /// pool (and steps again when the answer comes), or hands it to the runner for a wait, for an
+    /// attempt that may be hedged, or for one that an injected fault hits.
     func step() {
         let next = runtime.next(&progress)
         switch next {
         case .finished(let result):
             finish(ProxyAnswer(result))
-        case .attempt(_, _, _, _, .some):
-            // An attempt that may be hedged needs a second one out at once: the async driver runs both.
+        case .attempt(_, _, _, _, .some, _), .attempt(_, _, _, _, _, .some):
+            // An attempt that may be hedged needs a second one out at once, and one that an injected
+            // fault hits may wait on the clock: the async driver runs them (one fault mechanism).
             handOver(next)
-        case .attempt(let address, let timeout, let remaining, let number, nil):
+        case .attempt(let address, let timeout, let remaining, let number, nil, nil):
             guard
                 let executor = runtime.executor as? HTTP1Executor,
                 let attempt = executor.executeOnCurrentLoop(

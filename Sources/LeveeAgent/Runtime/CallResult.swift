@@ -24,6 +24,11 @@ public struct CallResult: Sendable {
     public var retryAfter: Duration?
     /// What happened, for a human.
     public var detail: String
+    /// When an injected chaos fault, rather than the upstream, made the answer or failure this call
+    /// reports: the fault's id and kind (`f3 abort 500`).
+    public var fault: String? = nil
+    /// Of `attempts`, those an injected chaos fault hit.
+    public var faultedAttempts = 0
 }
 
 /// The kinds of answer a failed call may be given instead (`fallback`).

@@ -56,4 +56,6 @@ public struct UpstreamInfo: Sendable {
     public var peersReportingOpen: [String]
     public var discover: String
     public var endpoints: [Endpoint]
+    /// The chaos faults active on this upstream.
+    public var faults: [ActiveFault] = []
 }

@@ -26,6 +26,8 @@ public final class UpstreamRegistry: Sendable {
     private let makeExecutor: (@Sendable (UpstreamConfiguration) -> any UpstreamExecutor)?
     /// Where the runtimes' counters and histograms go; nil exports nothing.
     let metrics: AgentMetrics?
+    /// The agent's chaos faults, which every runtime asks at each attempt; nil: none.
+    public let faults: FaultTable?
     /// Breaker transitions and endpoint ejections of every runtime, for the gossip pool.
     public let events: AgentEvents
     /// Rung when anything `Watch` shows may have changed, in any runtime or by a reload.
@@ -44,9 +46,11 @@ public final class UpstreamRegistry: Sendable {
         logger: Logger,
         clientRunner: GRPCClientRunner,
         metrics: AgentMetrics? = nil,
+        faults: FaultTable? = nil,
         makeExecutor: (@Sendable (UpstreamConfiguration) -> any UpstreamExecutor)? = nil
     ) throws(ConfigurationFileError) {
         self.metrics = metrics
+        self.faults = faults
         self.clock = clock
         self.seeds = Mutex(SplitMix64(seed: randomSeed))
         self.makeExecutor = makeExecutor
@@ -100,7 +104,8 @@ public final class UpstreamRegistry: Sendable {
                 logger: logger,
                 events: events,
                 changes: changes,
-                metrics: metrics?.upstream(upstream.name) ?? .disabled
+                metrics: metrics?.upstream(upstream.name) ?? .disabled,
+                faults: faults
             )
         } catch {
             let prefix = upstream.isDynamic ? "defaults" : "upstreams.\(upstream.name)"
@@ -301,6 +306,7 @@ public final class UpstreamRegistry: Sendable {
             summary.generation = contents.generation
             return summary
         }
+        faults?.apply(configuration)
         changes.notify()
         return summary
     }

@@ -60,8 +60,16 @@ extension UpstreamRuntime {
         /// The call has ended with this result.
         case finished(CallResult)
         /// An attempt to make now, at `address`, then ``attemptFinished(_:_:)``. With `hedgeAt`, the call
-        /// may hedge: only ``run(_:)`` drives such an attempt.
-        case attempt(EndpointAddress, timeout: Duration, remaining: Duration, number: Int, hedgeAt: Instant?)
+        /// may hedge; with `fault`, an injected chaos fault hits the attempt: only ``run(_:)`` drives
+        /// such an attempt.
+        case attempt(
+            EndpointAddress,
+            timeout: Duration,
+            remaining: Duration,
+            number: Int,
+            hedgeAt: Instant?,
+            fault: InjectedFault?
+        )
         /// A wait (backoff, or a queue for a slot): for ``run(_:)``.
         case wait
     }
@@ -131,7 +139,8 @@ extension UpstreamRuntime {
                     timeout: attempt.timeout,
                     remaining: attempt.remaining,
                     number: attempt.number,
-                    hedgeAt: attempt.hedgeAt
+                    hedgeAt: attempt.hedgeAt,
+                    fault: decideFault(progress.request, at: address)
                 )
             case .wait, .waitForSlot:
                 return .wait
@@ -143,15 +152,21 @@ extension UpstreamRuntime {
     }
 
     /// Records the result of attempt `number`, which ``next(_:)`` (or ``hedgeDue(_:)``) asked for;
-    /// `address` is where it went, when other attempts may have gone elsewhere since.
+    /// `address` is where it went, when other attempts may have gone elsewhere since; `fault`, the
+    /// injected fault that hit it.
     func attemptFinished(
         _ progress: inout CallInProgress,
         _ result: AttemptResult,
         number: Int,
-        address: EndpointAddress? = nil
+        address: EndpointAddress? = nil,
+        fault: FaultMark? = nil
     ) {
         var ledger = progress.ledger
         ledger.last = result
+        if let fault {
+            ledger.faultedAttempts += 1
+            if fault.madeResult { ledger.faultsByAttempt[number] = fault.label }
+        }
         if let address { progress.address = address }
         let now = clock.now()
         (progress.step, progress.settled) = advance(&progress.call) { call, state throws(GuardedCallError) in
@@ -192,20 +207,21 @@ extension UpstreamRuntime {
             switch step {
             case .finished(let result):
                 return result
-            case .attempt(let address, let timeout, let remaining, let number, let hedgeAt?):
+            case .attempt(let address, let timeout, let remaining, let number, let hedgeAt?, let fault):
                 await runHedging(
                     &progress,
-                    first: (number, address, timeout, remaining),
+                    first: (number, address, timeout, remaining, fault),
                     hedgeAt: hedgeAt
                 )
-            case .attempt(let address, let timeout, let remaining, let number, nil):
-                let result = await executor.execute(
+            case .attempt(let address, let timeout, let remaining, let number, nil, let fault):
+                let (result, mark) = await attempt(
                     progress.request,
                     on: address,
                     timeout: timeout,
-                    remaining: remaining
+                    remaining: remaining,
+                    fault: fault
                 )
-                attemptFinished(&progress, result, number: number)
+                attemptFinished(&progress, result, number: number, fault: mark)
             case .wait:
                 await wait(&progress)
             }
@@ -213,12 +229,47 @@ extension UpstreamRuntime {
         }
     }
 
-    /// One attempt of a hedging call: its number, where it goes, its timeout and the time left.
-    typealias HedgedAttempt = (number: Int, address: EndpointAddress, timeout: Duration, remaining: Duration)
+    /// One attempt of a hedging call: its number, where it goes, its timeout, the time left, and the
+    /// injected fault that hits it.
+    typealias HedgedAttempt = (
+        number: Int, address: EndpointAddress, timeout: Duration, remaining: Duration, fault: InjectedFault?
+    )
+
+    /// Makes one attempt through the executor, through `fault` when one hits it; returns its result and,
+    /// for a faulted attempt, what the call reports of the fault.
+    func attempt(
+        _ request: UpstreamRequest,
+        on address: EndpointAddress,
+        timeout: Duration,
+        remaining: Duration,
+        fault: InjectedFault?
+    ) async -> (AttemptResult, FaultMark?) {
+        guard let fault else {
+            return (await executor.execute(request, on: address, timeout: timeout, remaining: remaining), nil)
+        }
+        let faulted = await executor.execute(
+            request,
+            on: address,
+            timeout: timeout,
+            remaining: remaining,
+            fault: fault,
+            clock: clock
+        )
+        return (faulted.result, FaultMark(label: fault.label, madeResult: faulted.madeByFault))
+    }
+
+    /// The injected fault that hits an attempt of `request` at `address`, if any (the fault table
+    /// decides, and counts the hit). One atomic load when the agent has no fault.
+    func decideFault(_ request: UpstreamRequest, at address: EndpointAddress) -> InjectedFault? {
+        guard let faults, !faults.isEmpty else { return nil }
+        return faults.decide(upstream: configuration.name, endpoint: address.description) {
+            request.headerValue(named: $0)
+        }
+    }
 
     /// What a hedging call's task group hears: an attempt ended, or the hedge timer for an instant rang.
     private enum HedgingEvent: Sendable {
-        case attemptEnded(number: Int, address: EndpointAddress, result: AttemptResult)
+        case attemptEnded(number: Int, address: EndpointAddress, result: AttemptResult, fault: FaultMark?)
         case hedgeDue(at: Instant)
     }
 
@@ -233,14 +284,15 @@ extension UpstreamRuntime {
         await withTaskGroup(of: HedgingEvent?.self) { group in
             var timerAt: Instant?
             func send(_ attempt: HedgedAttempt) {
-                group.addTask { [executor] in
-                    let result = await executor.execute(
+                group.addTask { [self] in
+                    let (result, mark) = await self.attempt(
                         request,
                         on: attempt.address,
                         timeout: attempt.timeout,
-                        remaining: attempt.remaining
+                        remaining: attempt.remaining,
+                        fault: attempt.fault
                     )
-                    return .attemptEnded(number: attempt.number, address: attempt.address, result: result)
+                    return .attemptEnded(number: attempt.number, address: attempt.address, result: result, fault: mark)
                 }
             }
             // A later step's hedgeAt replaces the earlier one: a timer that rings for an instant no
@@ -256,8 +308,8 @@ extension UpstreamRuntime {
             arm(hedgeAt)
             while let event = await group.next() {
                 switch event {
-                case .attemptEnded(let number, let address, let result)?:
-                    attemptFinished(&progress, result, number: number, address: address)
+                case .attemptEnded(let number, let address, let result, let fault)?:
+                    attemptFinished(&progress, result, number: number, address: address, fault: fault)
                 case .hedgeDue(let at)? where at == timerAt:
                     timerAt = nil
                     hedgeDue(&progress)
@@ -273,7 +325,12 @@ extension UpstreamRuntime {
                         // with none); the list the call saw holds it.
                         preconditionFailure("\(configuration.name): an attempt without an address")
                     }
-                    send((attempt.number, address, attempt.timeout, attempt.remaining))
+                    send(
+                        (
+                            attempt.number, address, attempt.timeout, attempt.remaining,
+                            decideFault(request, at: address)
+                        )
+                    )
                     arm(attempt.hedgeAt)
                 case .awaitAttempts(let at):
                     carryOut(progress.step.effects, endpoint: progress.address)
@@ -396,6 +453,11 @@ extension UpstreamRuntime {
         case nil:
             break
         }
+        result.faultedAttempts = ledger.faultedAttempts
+        if let deciding = finish.decidingAttempt, let fault = ledger.faultsByAttempt[deciding] {
+            result.fault = fault
+            if !result.detail.contains("injected fault") { result.detail += " (injected fault \(fault))" }
+        }
         metrics.recordCall(result.outcome, fallback: result.fallback, duration: result.elapsed)
         return result
     }
@@ -438,6 +500,15 @@ extension UpstreamRuntime {
     }
 }
 
+/// What a call keeps of an injected fault that hit one of its attempts.
+struct FaultMark: Sendable {
+    /// `f3 abort 500`.
+    var label: String
+    /// Whether the fault made the attempt's result (false for a delay after which the upstream
+    /// answered).
+    var madeResult: Bool
+}
+
 /// One call's bookkeeping in the runtime's lock: counters, the stale cache, the latency window, and
 /// the endpoint list the call's attempts index.
 struct CallLedger {
@@ -447,6 +518,10 @@ struct CallLedger {
     var last: AttemptResult?
     /// The endpoints as the call saw them at its last step (an attempt names an index into them).
     var addresses: [EndpointAddress] = []
+    /// Attempts an injected fault hit.
+    var faultedAttempts = 0
+    /// The labels (`f3 abort 500`) of the faults that made an attempt's result, by attempt number.
+    var faultsByAttempt: [Int: String] = [:]
 
     /// What the lock's last step found for a finished call.
     struct Settled {

@@ -33,7 +33,7 @@ extension UpstreamRuntime {
     public func info() -> UpstreamInfo {
         let now = clock.now()
         let policy = configuration.policy
-        return state.withLock { state in
+        var info = state.withLock { state in
             let outliers = state.policy.outliers
             // The panic rule (LoadBalancer): when no endpoint is available, the balancer uses them all.
             let panic = (0..<state.endpoints.count).allSatisfy { !outliers.isAvailable($0, now: now) }
@@ -85,6 +85,8 @@ extension UpstreamRuntime {
                 }
             )
         }
+        info.faults = faults?.list(upstream: configuration.name) ?? []
+        return info
     }
 
     /// What the gauges of `/metrics` show of this upstream.

@@ -24,6 +24,8 @@ public final class UpstreamRuntime: Sendable {
     let changes: ChangeSignal?
     /// The counters and histograms this upstream exports (`levee_calls_total` and friends).
     let metrics: UpstreamMetrics
+    /// The agent's chaos faults, asked at each attempt; nil: none are ever injected.
+    let faults: FaultTable?
     /// Callers that the registry handed this runtime to and that have not yet handed it back
     /// (``UpstreamRegistry/withRuntime(named:protocolKind:_:)``): a reload that retires the runtime
     /// between the lookup and the call's first permit must not close its connections. Kept apart from
@@ -140,7 +142,8 @@ public final class UpstreamRuntime: Sendable {
         logger: Logger,
         events: AgentEvents? = nil,
         changes: ChangeSignal? = nil,
-        metrics: UpstreamMetrics = .disabled
+        metrics: UpstreamMetrics = .disabled,
+        faults: FaultTable? = nil
     ) throws(ConfigurationError) {
         let policy = configuration.policy
         try policy.validate()
@@ -150,6 +153,7 @@ public final class UpstreamRuntime: Sendable {
         self.events = events
         self.changes = changes
         self.metrics = metrics
+        self.faults = faults
         var logger = logger
         logger[metadataKey: "upstream"] = "\(configuration.name)"
         self.logger = logger

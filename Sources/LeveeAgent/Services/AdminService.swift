@@ -15,6 +15,9 @@ public struct AdminService: Levee_V1_Admin.SimpleServiceProtocol {
     let logger: Logger
     /// `host:port` of the HTTP listener, for `levee status`; nil when it is off.
     let httpAddress: String?
+    /// The agent's chaos faults (`AddFault`, `ListFaults`, `ClearFaults`); nil: the agent has none, and
+    /// the fault RPCs fail as when `chaos.enabled` is off.
+    let faults: FaultTable?
 
     public init(
         registry: UpstreamRegistry,
@@ -22,9 +25,11 @@ public struct AdminService: Levee_V1_Admin.SimpleServiceProtocol {
         reloader: Reloader,
         gossip: AgentGossip?,
         logger: Logger,
-        httpAddress: String? = nil
+        httpAddress: String? = nil,
+        faults: FaultTable? = nil
     ) {
         self.httpAddress = httpAddress
+        self.faults = faults
         self.registry = registry
         self.identity = identity
         self.reloader = reloader

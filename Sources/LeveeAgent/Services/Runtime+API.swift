@@ -26,6 +26,8 @@ extension Levee_V1_CallResponse {
         elapsedUs = result.elapsed.microseconds
         retryAfterMs = result.retryAfter?.wireMilliseconds ?? 0
         detail = result.detail
+        fault = result.fault ?? ""
+        faultedAttempts = UInt32(clamping: result.faultedAttempts)
     }
 }
 
@@ -244,6 +246,7 @@ extension Levee_V1_UpstreamInfo {
             entry.inRotation = endpoint.inRotation
             return entry
         }
+        faults = info.faults.map(Levee_V1_Fault.init)
     }
 }
 

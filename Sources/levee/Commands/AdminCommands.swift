@@ -112,6 +112,11 @@ struct Upstreams: AsyncParsableCommand {
                 }
             )
         }
+        let faults = upstreams.flatMap(\.faults)
+        if !faults.isEmpty {
+            print("")
+            printTable(FaultCommand.header, faults.map(FaultCommand.cells))
+        }
         let endpoints = upstreams.flatMap { upstream in upstream.endpoints.map { (upstream.name, $0) } }
         guard !endpoints.isEmpty else { return }
         print("")
@@ -130,6 +135,7 @@ struct Upstreams: AsyncParsableCommand {
 
     static func json(_ upstream: Levee_V1_UpstreamInfo) -> [String: Any] {
         var object = plainJSON(upstream)
+        object["faults"] = upstream.faults.map(FaultCommand.json)
         if upstream.hasAdaptive {
             let limit = upstream.adaptive
             object["adaptive"] =

@@ -47,7 +47,7 @@ struct SocketOptions: ParsableArguments {
         try await withAgent(at: guardSocketPath) { try await body(Levee_V1_Guard.Client(wrapping: $0)) }
     }
 
-    private func withAgent<R: Sendable>(
+    func withAgent<R: Sendable>(
         at path: String,
         _ body: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R
     ) async throws -> R {

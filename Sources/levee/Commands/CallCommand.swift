@@ -73,7 +73,8 @@ struct CallCommand: AsyncParsableCommand {
                 "retry_after_ms": Int(response.retryAfterMs), "detail": response.detail,
                 "status": Int(response.http.status),
                 "headers": response.http.headers.map { ["name": $0.name, "value": $0.value] },
-                "body": body,
+                "body": body, "fault": response.fault.isEmpty ? NSNull() as Any : response.fault,
+                "faulted_attempts": Int(response.faultedAttempts),
             ])
         } else {
             var line = "\(response.outcome.name)"
@@ -83,6 +84,7 @@ struct CallCommand: AsyncParsableCommand {
             if !response.endpoint.isEmpty { line += " endpoint=\(response.endpoint)" }
             line += " elapsed=\(Double(response.elapsedUs) / 1000)ms"
             if response.retryAfterMs > 0 { line += " retry_after=\(response.retryAfterMs)ms" }
+            if response.faultedAttempts > 0 { line += " faulted_attempts=\(response.faultedAttempts)" }
             FileHandle.standardError.write(Data("\(line)\n\(response.detail)\n".utf8))
             print(body)
         }

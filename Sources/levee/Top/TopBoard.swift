@@ -46,6 +46,8 @@ struct TopRow: Sendable, Equatable {
     /// The adaptive limit's algorithm and RTT estimates (`bulkhead.adaptive`), nil for a fixed bulkhead:
     /// shown after the in-flight count on screen, as `key=value` fields in the plain output.
     var adaptive: Adaptive?
+    /// The chaos faults active on the upstream, each `f1 abort 500 30%`.
+    var faults: [String] = []
 
     struct Adaptive: Sendable, Equatable {
         var algorithm: String
@@ -102,6 +104,7 @@ struct TopRow: Sendable, Equatable {
         // `in_rotation` once the agent reports health; before that, not ejected.
         let healthy = upstream.endpoints.filter { $0.inRotation || ($0.health.isEmpty && !$0.ejected) }.count
         endpoints = "\(healthy)/\(upstream.endpoints.count)"
+        faults = upstream.faults.map { "\($0.id) \($0.description_p) \(FaultCommand.percent($0.spec.percent))" }
     }
 
     /// Open breakers first: they are what the operator came to look at.
@@ -133,12 +136,14 @@ struct TopRow: Sendable, Equatable {
     /// `key=value` fields for the plain output, which scripts read.
     var fields: String {
         let values = cells
+        let faultIDs = faults.map { $0.prefix { $0 != " " } }.joined(separator: ",")
+        let faultField = faults.isEmpty ? "" : " faults=\(faultIDs)"
         return "\(values[0]) breaker=\(state.name) calls/s=\(values[2]) fail%=\(values[3]) p50=\(values[4]) "
             + "p99=\(values[5]) "
             + "in_flight=\(inFlight.replacingOccurrences(of: " ", with: "")) queued=\(queued) budget=\(budget) "
             + "endpoints=\(endpoints)"
             + (adaptive.map { " \($0.algorithm)_limit=\($0.limit) rtt_short=\($0.shortRTT) rtt_long=\($0.longRTT)" }
-                ?? "")
+                ?? "") + faultField
     }
 
     static func latency(_ microseconds: UInt64) -> String {
@@ -230,6 +235,11 @@ struct TopBoard: Sendable {
             )
         }
         if rows.isEmpty { lines.append(TopLine(text: "(no upstreams)")) }
+        let faults = sortedRows.flatMap { row in row.faults.map { "\(row.name): \($0)" } }
+        if !faults.isEmpty {
+            lines.append(TopLine(text: ""))
+            lines.append(TopLine(text: "chaos faults active: \(faults.joined(separator: "; "))", style: .alert))
+        }
 
         let members = snapshot.members.members
         if snapshot.members.gossipEnabled && !members.isEmpty && lines.count + 3 <= height {
