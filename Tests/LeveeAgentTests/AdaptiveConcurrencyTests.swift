@@ -39,7 +39,8 @@ struct AdaptiveConcurrencyTests {
     func limitFallsWhenSlowAndRisesWhenFast(algorithm: String) async throws {
         let server = try await TestHTTPServer.start()
         server.behaviour = .respond(status: 200, body: "ok")
-        // AIMD counts an attempt slower than 100 ms as a drop; Gradient2 compares each RTT with the
+        // AIMD counts an attempt slower than 250 ms as a drop (a loaded machine's fast calls stay under
+        // it, the slow upstream's 300 ms do not); Gradient2 compares each RTT with the
         // long-term average it learnt while the upstream was fast.
         let yaml = """
             upstreams:
@@ -49,7 +50,7 @@ struct AdaptiveConcurrencyTests {
                 bulkhead:
                   max_queue: 64
                   queue_timeout: 1s
-                  adaptive: { algorithm: \(algorithm), min: 2, max: 32, initial: 8, timeout: 100ms }
+                  adaptive: { algorithm: \(algorithm), min: 2, max: 32, initial: 8, timeout: 250ms }
             """
         try await AgentHarness.withAgent(yaml: yaml) { agent in
             #expect(try await Self.limit(agent) == 8)
@@ -57,19 +58,19 @@ struct AdaptiveConcurrencyTests {
             // limit while fewer are: the app, not the upstream, is the limit then).
             try await Self.underLoad(agent, callers: 64) {
                 // Fast: the limit grows while the callers keep at least half the slots busy.
-                try await eventually("the limit grows while the upstream is fast") {
+                try await eventually("the limit grows while the upstream is fast", timeout: .seconds(30)) {
                     try await Self.limit(agent) >= 20
                 }
 
                 server.behaviour = .stall(.milliseconds(300), then: .respond(status: 200, body: "ok"))
-                try await eventually("the limit falls under the slow upstream") {
+                try await eventually("the limit falls under the slow upstream", timeout: .seconds(30)) {
                     try await Self.limit(agent) <= 12
                 }
                 let slow = try await agent.upstream("payments").adaptive
                 #expect(slow.rttShortUs > 0 && slow.rttLongUs > 0)
 
                 server.behaviour = .respond(status: 200, body: "ok")
-                try await eventually("the limit rises again once the upstream is fast") {
+                try await eventually("the limit rises again once the upstream is fast", timeout: .seconds(30)) {
                     try await Self.limit(agent) >= 20
                 }
             }

@@ -402,7 +402,8 @@ struct FaultInjectionTests {
         try await AgentHarness.withAgent(
             yaml: "\(Self.chaos)\nupstreams:\n  web: { endpoints: [\"\(server.address)\"], retry: { max_attempts: 1 } }"
         ) { agent in
-            _ = try await Self.add(agent, Self.spec("web", .abort, status: 500, durationMs: 300))
+            // Long enough that the call below meets it even on a loaded machine; short enough to wait out.
+            _ = try await Self.add(agent, Self.spec("web", .abort, status: 500, durationMs: 2_000))
             #expect(try await agent.call("web").http.status == 500)
             try await eventually("the fault has expired") { try await Self.list(agent).isEmpty }
             #expect(try await agent.call("web").outcome == .ok)

@@ -41,6 +41,8 @@ public struct Agent: Sendable {
     private let logger: Logger
     private let drainTimeout: Duration
     private let handlesSignals: Bool
+    /// ``shutdown()``'s requests, heard by ``run()``.
+    private let shutdownRequests = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     /// The modes of the two sockets: the app's group may call, only the owner may administer.
     public static let appSocketMode: UInt32 = 0o660
@@ -229,6 +231,14 @@ public struct Agent: Sendable {
         return config
     }
 
+    /// Asks ``run()`` to drain and stop, as SIGTERM does. Prefer it to cancelling the task that runs
+    /// the agent: cancellation stops the servers at once, and SwiftNIO traps on a connection or stream
+    /// it had accepted and no server task took (apple/swift-nio#3481); a graceful shutdown serves or
+    /// closes each of them.
+    public func shutdown() {
+        shutdownRequests.continuation.yield()
+    }
+
     /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then drains and cleans up. When it
     /// handles signals, SIGHUP reloads the configuration file.
     public func run() async throws {
@@ -274,8 +284,11 @@ public struct Agent: Sendable {
                     }
                 }
             }
+            tasks.addTask { [shutdownRequests] in
+                for await _ in shutdownRequests.stream { await group.triggerGracefulShutdown() }
+            }
             tasks.addTask { try await group.run() }
-            // The group ends first (the signals never do): stop waiting for signals.
+            // The group ends first (the signals and shutdown requests never do): stop waiting for them.
             defer { tasks.cancelAll() }
             try await tasks.next()
         }

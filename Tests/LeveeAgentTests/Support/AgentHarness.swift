@@ -85,27 +85,44 @@ struct AgentHarness: Sendable {
         }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await agent.run() }
-            defer { group.cancelAll() }
-            return try await withGRPCClient(
+            // The agent drains as on SIGTERM, never cancelled: see `Agent.shutdown()`.
+            let outcome: Result<R, any Error>
+            do {
+                outcome = .success(try await withClients(of: configuration, agent: agent, body))
+            } catch {
+                outcome = .failure(error)
+            }
+            agent.shutdown()
+            try await group.waitForAll()
+            return try outcome.get()
+        }
+    }
+
+    /// Runs `body` with gRPC clients of the agent's Guard and Admin sockets.
+    private static func withClients<R: Sendable>(
+        of configuration: AgentConfiguration,
+        agent: Agent,
+        _ body: (AgentHarness) async throws -> R
+    ) async throws -> R {
+        try await withGRPCClient(
+            transport: .http2NIOPosix(
+                target: .unixDomainSocket(path: configuration.listen.socket),
+                transportSecurity: .plaintext
+            )
+        ) { guardConnection in
+            try await withGRPCClient(
                 transport: .http2NIOPosix(
-                    target: .unixDomainSocket(path: configuration.listen.socket),
+                    target: .unixDomainSocket(path: configuration.listen.adminSocket),
                     transportSecurity: .plaintext
                 )
-            ) { guardConnection in
-                try await withGRPCClient(
-                    transport: .http2NIOPosix(
-                        target: .unixDomainSocket(path: configuration.listen.adminSocket),
-                        transportSecurity: .plaintext
-                    )
-                ) { adminConnection in
-                    let harness = AgentHarness(
-                        configuration: configuration,
-                        agent: agent,
-                        guardClient: Levee_V1_Guard.Client(wrapping: guardConnection),
-                        admin: Levee_V1_Admin.Client(wrapping: adminConnection)
-                    )
-                    return try await body(harness)
-                }
+            ) { adminConnection in
+                let harness = AgentHarness(
+                    configuration: configuration,
+                    agent: agent,
+                    guardClient: Levee_V1_Guard.Client(wrapping: guardConnection),
+                    admin: Levee_V1_Admin.Client(wrapping: adminConnection)
+                )
+                return try await body(harness)
             }
         }
     }
