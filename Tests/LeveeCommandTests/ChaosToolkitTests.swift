@@ -60,7 +60,8 @@ struct ChaosToolkitTests {
             let run = try await ChildProcess.run(
                 "/usr/bin/env",
                 environment.map { "\($0.key)=\($0.value)" } + [
-                    "LEVEE_CHAOS_UPSTREAM=\(upstream)", chaos, "--no-version-check", "run", "--journal-path", journal,
+                    "LEVEE_CHAOS_UPSTREAM=\(upstream)", chaos, "--no-version-check", "--log-file",
+                    "\(directory)/chaostoolkit-\(upstream).log", "run", "--journal-path", journal,
                     Self.root.appendingPathComponent("examples/chaostoolkit/experiment.json").path,
                 ]
             )
