@@ -64,9 +64,8 @@ extension AgentConfiguration {
         }
         if let section = try top.section(
             "listen",
-            keys: [
-                "socket", "admin_socket", "http", "proxy", "proxy_socket", "max_request_body", "allow", "admin_allow",
-            ]
+            keys: ["socket", "admin_socket", "http", "proxy", "proxy_socket", "allow", "admin_allow"]
+                + ListenerLimits.keys
         ) {
             configuration.listen = try ListenConfiguration(decoding: section, over: configuration.listen)
         }
@@ -182,7 +181,21 @@ extension ListenConfiguration {
                 throw node.error(expected: "a path other than listen.socket's and listen.admin_socket's")
             }
         }
-        if let node = section["max_request_body"] { maxRequestBody = try Self.size(node) }
+        if let node = section["max_message_size"] { limits.maxMessageSize = try Self.size(node) }
+        if let node = section["max_streams_per_connection"] {
+            limits.maxStreamsPerConnection = try Self.count(node, in: 1...65536)
+        }
+        if let node = section["max_connections"] { limits.maxConnections = try Self.count(node, in: 1...1_000_000) }
+        if let node = section["max_header_size"] {
+            limits.maxHeaderSize = try Self.size(node)
+            // NIO's HTTP/1.1 parser refuses any head over 80 KiB itself.
+            guard limits.maxHeaderSize <= 80 << 10, limits.maxHeaderSize >= 1 << 10 else {
+                throw node.error(expected: "a size from 1KiB to 80KiB, such as 32KiB")
+            }
+        }
+        if let node = section["max_request_body"] { limits.maxRequestBody = try Self.size(node) }
+        if let node = section["idle_timeout"] { limits.idleTimeout = try Self.timeout(node) }
+        if let node = section["read_timeout"] { limits.readTimeout = try Self.timeout(node) }
         if let allowSection = try section.section("allow", keys: ["uids", "gids"]) {
             allow = try PeerAllowList(decoding: allowSection)
         }
@@ -207,6 +220,28 @@ extension ListenConfiguration {
             throw node.error(expected: expected)
         }
         return count * multiplier
+    }
+
+    /// A whole number in `range`.
+    private static func count(
+        _ node: ConfigurationNode,
+        in range: ClosedRange<Int>
+    ) throws(ConfigurationFileError)
+        -> Int
+    {
+        let expected = "a whole number from \(range.lowerBound) to \(range.upperBound)"
+        let value = try node.integer(expected: expected)
+        guard range.contains(value) else { throw node.error(expected: expected) }
+        return value
+    }
+
+    /// A timeout from 1 ms to a day.
+    private static func timeout(_ node: ConfigurationNode) throws(ConfigurationFileError) -> Duration {
+        let value = try node.duration()
+        guard value >= .milliseconds(1), value <= .seconds(86_400) else {
+            throw node.error(expected: "a duration from 1ms to 24h, such as 10s or 5m")
+        }
+        return value
     }
 
     /// Size units, the longer spellings first.

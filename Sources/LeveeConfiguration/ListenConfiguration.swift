@@ -15,9 +15,9 @@ public struct ListenConfiguration: Sendable, Hashable {
     public var proxy: String?
     /// The proxy listener's Unix socket (`listen.proxy_socket`, mode 0660), if any: an absolute path.
     public var proxySocket: String?
-    /// The largest request body the proxy listener takes (`listen.max_request_body`); a larger one is
-    /// answered 413.
-    public var maxRequestBody: Int = ListenConfiguration.defaultMaxRequestBody
+    /// Limits on what callers control: message, header and body sizes, streams and connections,
+    /// idle and read timeouts (``ListenerLimits``).
+    public var limits = ListenerLimits()
     /// Who may connect to the app-facing sockets (`listen.allow`: the Guard socket and the proxy
     /// listener's Unix socket) besides what their file mode says; nil lets in anyone the mode lets in.
     public var allow: PeerAllowList?
@@ -30,8 +30,6 @@ public struct ListenConfiguration: Sendable, Hashable {
     public static let defaultHTTP = "127.0.0.1:9901"
     /// The proxy listener of the built-in defaults: loopback only, beside the metrics port.
     public static let defaultProxy = "127.0.0.1:9902"
-    /// 1 MiB.
-    public static let defaultMaxRequestBody = 1 << 20
 
     public init(
         socket: String,

@@ -392,7 +392,7 @@ struct ProxyListenerTests {
         try await AgentHarness.withAgent(
             yaml: "upstreams:\n  orders: { endpoints: [\"\(server.address)\"] }",
             proxy: "127.0.0.1:0",
-            maxRequestBody: "1KiB"
+            listen: ["max_request_body: 1KiB"]
         ) { agent in
             let fits = try await Self.send(
                 agent,

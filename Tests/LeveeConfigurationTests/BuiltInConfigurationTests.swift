@@ -69,7 +69,7 @@ struct BuiltInConfigurationTests {
         let defaults = try parse("service: x\n").listen
         #expect(defaults.proxy == "127.0.0.1:9902")
         #expect(defaults.proxySocket == nil)
-        #expect(defaults.maxRequestBody == 1 << 20)
+        #expect(defaults.limits.maxRequestBody == 1 << 20)
         #expect(AgentConfiguration.builtIn(environment: [:], uid: 0).listen.proxy == ListenConfiguration.defaultProxy)
         #expect(try parse("listen:\n  proxy: off\n").listen.proxy == nil)
         #expect(try parse("listen:\n  proxy: 127.0.0.1:0\n").listen.proxy == "127.0.0.1:0")
@@ -79,7 +79,7 @@ struct BuiltInConfigurationTests {
         for (text, bytes) in [
             ("4096", 4096), ("512KiB", 512 << 10), ("2MiB", 2 << 20), ("64KB", 64_000), ("1 MiB", 1 << 20),
         ] {
-            #expect(try parse("listen:\n  max_request_body: \(text)\n").listen.maxRequestBody == bytes)
+            #expect(try parse("listen:\n  max_request_body: \(text)\n").listen.limits.maxRequestBody == bytes)
         }
         let badProxy = try #require(parseError("listen:\n  proxy: nowhere\n"))
         #expect("\(badProxy)".contains("listen.proxy"))

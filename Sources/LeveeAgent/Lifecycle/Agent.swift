@@ -5,6 +5,7 @@ import LeveeClock
 public import LeveeConfiguration
 import LeveeGossipNIO
 public import Logging
+import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import UnixSignals
@@ -98,6 +99,10 @@ public struct Agent: Sendable {
             }
         }
         let appAllowList: @Sendable (ListenConfiguration) -> PeerAllowList? = { $0.allow }
+        // What callers control is bounded per listener (`listen.max_*`, `listen.*_timeout`).
+        func limits(_ socket: String) -> ListenerLimitState {
+            ListenerLimitState(socket: socket, limits: configuration.listen.limits, metrics: metrics, logger: logger)
+        }
         let guardSocket = try UnixListeningSocket.bind(path: configuration.listen.socket, mode: Self.appSocketMode)
         let adminSocket: UnixListeningSocket
         do {
@@ -121,7 +126,12 @@ public struct Agent: Sendable {
                     gossip: gossip?.node,
                     readiness: readiness
                 )
-                httpListener = try await HTTPListener.bind(http, host: address.host, port: address.port) {
+                httpListener = try await HTTPListener.bind(
+                    http,
+                    host: address.host,
+                    port: address.port,
+                    limits: limits("http")
+                ) {
                     method,
                     path in
                     routes.answer(method, path)
@@ -137,7 +147,8 @@ public struct Agent: Sendable {
             proxyListener = try await ProxyListener.bind(
                 configuration.listen,
                 registry: registry,
-                gate: gate("proxy", appAllowList)
+                gate: gate("proxy", appAllowList),
+                limits: limits("proxy")
             )
         } catch {
             guardSocket.abandon()
@@ -150,7 +161,7 @@ public struct Agent: Sendable {
             transport: .http2NIOPosix(
                 listeningSocketDescriptor: Int(guardSocket.descriptor),
                 transportSecurity: .plaintext,
-                config: Self.serverConfig(gate: gate("guard", appAllowList))
+                config: Self.serverConfig(gate: gate("guard", appAllowList), limits: limits("guard"))
             ),
             services: [GuardService(registry: registry, clock: clock)]
         )
@@ -160,7 +171,10 @@ public struct Agent: Sendable {
             transport: .http2NIOPosix(
                 listeningSocketDescriptor: Int(adminSocket.descriptor),
                 transportSecurity: .plaintext,
-                config: Self.serverConfig(gate: gate("admin") { $0.adminAllow ?? .agentUserAndRoot(uid: agentUID) })
+                config: Self.serverConfig(
+                    gate: gate("admin") { $0.adminAllow ?? .agentUserAndRoot(uid: agentUID) },
+                    limits: limits("admin")
+                )
             ),
             services: [
                 AdminService(
@@ -220,11 +234,39 @@ public struct Agent: Sendable {
         self.services = services
     }
 
-    /// The gRPC servers' transport: `gate` sees each connection before anything is read from it.
-    private static func serverConfig(gate: PeerCredentialGate) -> HTTP2ServerTransport.Posix.Config {
+    /// The gRPC servers' transport: each connection is counted against `max_connections` and shown to
+    /// `gate` before anything is read from it; it and each of its RPC streams are held to the
+    /// listener's `limits` (``GRPCConnectionLimiter``).
+    private static func serverConfig(
+        gate: PeerCredentialGate,
+        limits: ListenerLimitState
+    ) -> HTTP2ServerTransport.Posix.Config {
         var config = HTTP2ServerTransport.Posix.Config.defaults
-        config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in gate.admit(channel) }
-        config.rpc.maxRequestPayloadSize = 16 << 20
+        config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+            guard limits.connections.admit(channel) else {
+                limits.hit(.maxConnections)
+                channel.close(promise: nil)
+                return channel.eventLoop.makeFailedFuture(ListenerLimitError.tooManyConnections(socket: limits.socket))
+            }
+            do {
+                try channel.pipeline.syncOperations.addHandler(GRPCConnectionLimiter(state: limits), position: .first)
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+            return gate.admit(channel)
+        }
+        config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
+            stream.eventLoop.makeCompletedFuture {
+                guard let parent = stream.parent else { return }
+                let connection = try parent.pipeline.syncOperations.handler(type: GRPCConnectionLimiter.self)
+                try stream.pipeline.syncOperations.addHandler(
+                    GRPCStreamLimiter(connection: connection),
+                    position: .first
+                )
+            }
+        }
+        config.rpc.maxRequestPayloadSize = limits.limits.maxMessageSize
+        config.http2.maxConcurrentStreams = limits.limits.maxStreamsPerConnection
         // Answers are flushed at once. Coalescing (on by default) holds every flush for up to 100 µs,
         // and an app waiting on one call at a time pays all of it, plus the timer's wake-up.
         config.connection.flushCoalescing = nil

@@ -19,6 +19,7 @@ struct HTTPListener: Service {
         _ configured: String,
         host: String,
         port: Int,
+        limits: ListenerLimitState,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         respond: @escaping @Sendable (HTTPMethod, String) -> HTTPAnswer
     ) async throws(HTTPListenerError) -> HTTPListener {
@@ -27,8 +28,15 @@ struct HTTPListener: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPRequestHandler(respond: respond))
+                    // Over `max_connections`, the limiter answers 503 and closes: nothing else is needed.
+                    let limiter = HTTPConnectionLimiter.accepting(channel, state: limits)
+                    try channel.pipeline.syncOperations.addHandler(limiter)
+                    guard !limiter.isRefusing else { return }
+                    // Requests the parser cannot read are answered by HTTPRequestHandler (400, or 431).
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPRequestHandler(limiter: limiter, respond: respond)
+                    )
                 }
             }
         let channel: any Channel

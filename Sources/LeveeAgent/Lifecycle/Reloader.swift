@@ -38,7 +38,9 @@ public struct Reloader: Sendable {
         do {
             let next = try load(path)
             if !next.listen.sameListeners(as: current.listen) {
-                logger.warning("reload: listen sockets changed in \(path); they take effect at the next restart")
+                logger.warning(
+                    "reload: listen sockets or limits changed in \(path); they take effect at the next restart"
+                )
             }
             let summary = try registry.reload(next)
             logger.notice(

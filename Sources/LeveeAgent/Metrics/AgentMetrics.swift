@@ -39,6 +39,9 @@ public enum MetricName {
     public static let gossipBytes = "levee_gossip_bytes_total"
     public static let gossipDropped = "levee_gossip_dropped_total"
     public static let connectionsRefused = "levee_connections_refused_total"
+    /// Limits on what callers control that were hit, by limit (its key under `listen`, such as
+    /// `max_message_size` or `read_timeout`) and socket (`guard`, `admin`, `proxy`, `http`).
+    public static let limitHits = "levee_limit_hits_total"
     /// Attempts an injected chaos fault hit, by upstream and kind (`abort`, `abort_grpc`, `reset`,
     /// `blackhole`, `delay`).
     public static let faultsInjected = "levee_faults_injected_total"

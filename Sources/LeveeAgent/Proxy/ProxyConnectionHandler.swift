@@ -20,19 +20,21 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private let service: ProxyService
     private let runner: ProxyCallRunner
+    /// The connection's read and idle timeouts, and the hit counters of the size limits.
+    private let limiter: HTTPConnectionLimiter
     private var context: ChannelHandlerContext?
 
     private enum Reading {
         case idle
         case body(HTTPRequestHead, ByteBuffer?)
-        /// The rest of a refused request (413) is ignored; the connection closes after the answer.
+        /// The rest of a refused request (413, 431) is ignored; the connection closes after the answer.
         case discarding
     }
 
     private struct Pending {
         var head: HTTPRequestHead
         var body: ByteBuffer?
-        /// An answer decided while reading (413), sent in turn without a call.
+        /// An answer decided while reading (413, 431), sent in turn without a call.
         var answer: ProxyAnswer?
     }
 
@@ -42,9 +44,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var readHeld = false
     private var closing = false
 
-    init(service: ProxyService, runner: ProxyCallRunner) {
+    init(service: ProxyService, runner: ProxyCallRunner, limiter: HTTPConnectionLimiter) {
         self.service = service
         self.runner = runner
+        self.limiter = limiter
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -59,6 +62,16 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         switch unwrapInboundIn(data) {
         case .head(let head):
             guard !closing else { return }
+            let maxHeaderSize = limiter.state.limits.maxHeaderSize
+            if HTTPConnectionLimiter.size(of: head) > maxHeaderSize {
+                refuse(
+                    head,
+                    .requestHeaderFieldsTooLarge,
+                    HTTPConnectionLimiter.headerSizeMessage(maxHeaderSize),
+                    limit: .maxHeaderSize
+                )
+                return
+            }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init),
                 length > service.maxRequestBody
             {
@@ -87,6 +100,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 return
             }
             reading = .idle
+            limiter.requestRead()
             pending.append(Pending(head: head, body: body, answer: nil))
             next()
         }
@@ -94,13 +108,23 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     /// Answers 413 in turn and closes after it: the rest of the body is not read.
     private func refuseTooLarge(_ head: HTTPRequestHead) {
+        refuse(
+            head,
+            .payloadTooLarge,
+            "the request body is larger than listen.max_request_body (\(service.maxRequestBody) bytes)",
+            limit: .maxRequestBody
+        )
+    }
+
+    /// Answers `status` in turn, counts the `limit` hit, and closes after the answer: the rest of the
+    /// request is not read.
+    private func refuse(_ head: HTTPRequestHead, _ status: HTTPResponseStatus, _ message: String, limit: ListenerLimit)
+    {
         reading = .discarding
         closing = true
-        let answer = ProxyAnswer.refusal(
-            .payloadTooLarge,
-            "the request body is larger than listen.max_request_body (\(service.maxRequestBody) bytes)"
-        )
-        pending.append(Pending(head: head, body: nil, answer: answer))
+        limiter.hit(limit)
+        limiter.requestRead()
+        pending.append(Pending(head: head, body: nil, answer: .refusal(status, message)))
         next()
     }
 
@@ -155,6 +179,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            limiter.responseWritten()
             next()
         } else {
             let channel = context.channel
@@ -171,18 +196,15 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard error is HTTPParserError, !inFlight else {
+        guard let parserError = error as? HTTPParserError, !inFlight else {
             context.close(promise: nil)
             return
         }
-        // Not HTTP/1.1: say so once, then close.
+        // Not HTTP/1.1, or a head over the parser's own limit: say so once (400, 431), then close.
         closing = true
         reading = .discarding
         pending.removeAll()
         inFlight = true
-        respond(
-            .refusal(.badRequest, "the request is not valid HTTP/1.1"),
-            to: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
-        )
+        limiter.refuse(parserError)
     }
 }

@@ -46,10 +46,11 @@ struct ProxyListener: Service {
         _ listen: ListenConfiguration,
         registry: UpstreamRegistry,
         gate: PeerCredentialGate? = nil,
+        limits: ListenerLimitState,
         group: MultiThreadedEventLoopGroup = .singleton
     ) async throws -> ProxyListener? {
         guard listen.proxy != nil || listen.proxySocket != nil else { return nil }
-        let service = ProxyService(registry: registry, maxRequestBody: listen.maxRequestBody)
+        let service = ProxyService(registry: registry, maxRequestBody: listen.limits.maxRequestBody)
         let runners = group.makeIterator().map { ProxyCallRunner(loop: $0) }
         let connections = Connections()
         let bootstrap = ServerBootstrap(group: group)
@@ -65,13 +66,17 @@ struct ProxyListener: Service {
                     admitted = channel.eventLoop.makeSucceededVoidFuture()
                 }
                 return admitted.flatMapThrowing {
+                    // Over `max_connections`, the limiter answers 503 and closes: nothing else is needed.
+                    let limiter = HTTPConnectionLimiter.accepting(channel, state: limits)
+                    try channel.pipeline.syncOperations.addHandler(limiter)
+                    guard !limiter.isRefusing else { return }
                     connections.add(channel)
                     try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))
                     )
                     try channel.pipeline.syncOperations.addHandler(
-                        ProxyConnectionHandler(service: service, runner: runner)
+                        ProxyConnectionHandler(service: service, runner: runner, limiter: limiter)
                     )
                 }
             }

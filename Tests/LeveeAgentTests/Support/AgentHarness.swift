@@ -47,13 +47,14 @@ struct AgentHarness: Sendable {
     /// Runs `body` against an agent configured by `yaml` (its `listen` section is supplied here). The
     /// HTTP listener takes an ephemeral port unless `http` says otherwise, so that many agents can run
     /// at once; the proxy listener is off unless `proxy` (`127.0.0.1:0`: an ephemeral port) or
-    /// `proxySocket` (a file in the agent's folder) asks for it.
+    /// `proxySocket` (a file in the agent's folder) asks for it. `listen` adds lines to the `listen`
+    /// section, such as `max_request_body: 1KiB`.
     static func withAgent<R: Sendable>(
         yaml: String,
         http: String = "127.0.0.1:0",
         proxy: String = "off",
         proxySocket: Bool = false,
-        maxRequestBody: String? = nil,
+        listen extra: [String] = [],
         _ body: (AgentHarness) async throws -> R
     ) async throws -> R {
         let directory = try makeDirectory()
@@ -63,7 +64,7 @@ struct AgentHarness: Sendable {
               socket: \(directory)/levee.sock
               admin_socket: \(directory)/admin.sock
               http: \(http)
-              proxy: \(proxy)\(proxySocket ? "\n  proxy_socket: \(directory)/proxy.sock" : "")\(maxRequestBody.map { "\n  max_request_body: \($0)" } ?? "")
+              proxy: \(proxy)\(proxySocket ? "\n  proxy_socket: \(directory)/proxy.sock" : "")\(extra.map { "\n  \($0)" }.joined())
             \(yaml)
             """
         let file = "\(directory)/levee.yaml"
