@@ -9,7 +9,10 @@ import NIOHTTP2
 /// the count is for the metric). Added to the connection's pipeline when it is accepted; each of its
 /// RPC streams gets a ``GRPCStreamLimiter`` that reports to it.
 ///
-/// - A connection with no RPC in flight for the idle timeout is closed (it may never have sent a byte).
+/// - A connection with no RPC in flight for the idle timeout is closed as a gRPC server closes one on
+///   shutdown (GOAWAY, then close), so that a client never sends a call into a connection being
+///   closed; closed outright a second later if the client does not answer (it may never have sent a
+///   byte).
 /// - An RPC whose request has not ended within the read timeout of the stream's start is answered
 ///   `DEADLINE_EXCEEDED` and its stream closed: a client that trickles its request holds only that
 ///   stream, never a bulkhead slot (a unary handler runs once its request has arrived whole).
@@ -23,6 +26,10 @@ final class GRPCConnectionLimiter: ChannelInboundHandler, RemovableChannelHandle
     /// The streams whose request has not ended yet, with when each started.
     private var reading: [ObjectIdentifier: (stream: GRPCStreamLimiter, started: NIODeadline)] = [:]
     private var idleSince = NIODeadline.now()
+    /// When the idle connection was asked to close gracefully.
+    private var quiescedAt: NIODeadline?
+    /// How long a client has to answer the GOAWAY before its idle connection is closed outright.
+    static let quiesceGrace = TimeAmount.seconds(1)
 
     init(state: ListenerLimitState) {
         self.state = state
@@ -68,6 +75,7 @@ final class GRPCConnectionLimiter: ChannelInboundHandler, RemovableChannelHandle
 
     /// The earliest moment something on the connection is due.
     private var deadline: NIODeadline? {
+        if let quiescedAt { return quiescedAt + Self.quiesceGrace }
         if let oldest = reading.values.lazy.map(\.started).min() {
             return oldest + .init(state.limits.readTimeout)
         }
@@ -89,10 +97,13 @@ final class GRPCConnectionLimiter: ChannelInboundHandler, RemovableChannelHandle
             state.hit(.readTimeout)
             entry.stream.expire(readTimeout: state.limits.readTimeout)
         }
-        if reading.isEmpty, openStreams == 0, idleSince + .init(state.limits.idleTimeout) <= now {
+        if let quiescedAt {
+            if quiescedAt + Self.quiesceGrace <= now { context.close(promise: nil) }
+        } else if reading.isEmpty, openStreams == 0, idleSince + .init(state.limits.idleTimeout) <= now {
             state.hit(.idleTimeout)
-            context.close(promise: nil)
-            return
+            quiescedAt = now
+            // grpc-swift's connection handler, further on, answers it with GOAWAY and closes.
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
         armTimer()
     }
@@ -175,7 +186,7 @@ final class GRPCStreamLimiter: ChannelInboundHandler, RemovableChannelHandler {
         answer(status: 4, "the request did not arrive whole within listen.read_timeout (\(readTimeout))")
     }
 
-    /// Answers with trailers only (`status`, `message`) and closes the stream. The RPC's handler has
+    /// Answers with trailers only (`status`, `message`) and ends the stream. The RPC's handler has
     /// not answered yet: its request is not whole.
     private func answer(status: Int, _ message: String) {
         guard let context, !answered else { return }
@@ -184,9 +195,10 @@ final class GRPCStreamLimiter: ChannelInboundHandler, RemovableChannelHandler {
             ":status": "200", "content-type": "application/grpc", "grpc-status": "\(status)",
             "grpc-message": message,
         ]
-        let stream = context.channel
-        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true)))).whenComplete { _ in
-            stream.close(promise: nil)
-        }
+        // Then RST_STREAM(NO_ERROR), as gRPC over HTTP/2 asks of a server that answers before the
+        // request's end: the client stops sending and keeps the status (closing the stream channel
+        // would send CANCEL, which clients report instead of the status).
+        context.write(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.rstStream(.noError)), promise: nil)
     }
 }
