@@ -369,15 +369,18 @@ class QuietServer(ThreadingHTTPServer):
 
 
 def serve(port, handle):
-    """Serves HTTP/1.1 keep-alive on 127.0.0.1:port; `handle(path) -> (status, body bytes)`."""
+    """Serves HTTP/1.1 keep-alive on 127.0.0.1:port; `handle(path) -> (status, body bytes)` or
+    `(status, body bytes, {header: value})`."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
-            status, body = handle(self.path)
+            status, body, *extra = handle(self.path)
             self.send_response(status)
             self.send_header("content-type", "text/plain")
+            for name, value in (extra[0] if extra else {}).items():
+                self.send_header(name, value)
             self.send_header("content-length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -32,6 +32,11 @@ reports what it rejected. Retry budget modes (`--modes`):
     floor of 10 retries a second).
   - `ratio-only` (not run unless asked): `budget: { ratio: 0.2, min_per_second: 0 }`, the default
     ratio without the floor.
+  - `default+pushback`, `off+pushback`: the same budgets, and A and B pass the word up: when their
+    call to the next tier failed with `x-levee-retry-pushback-ms` on the answer (the agent adds `-1`
+    when it retried the failure as far as its policy allows, or its budget refused a retry), their
+    own 500 carries the header on, and the agent above does not retry it (gRFC A6 pushback, for
+    HTTP). Retries then happen at one tier, the lowest.
 
 Each round starts fresh servers and agents for each mode, modes alternating within the round, so
 nothing (budget balance, connections) carries from one to the next. Measured per round: requests sent
@@ -58,11 +63,16 @@ sys.dont_write_bytecode = True  # no bench/__pycache__ from importing benchkit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchkit as bk  # noqa: E402
 
+BUDGET_OFF = "budget: { ratio: 1000, min_per_second: 1000000 }"
+# mode: (the retry budget line, whether A and B pass x-levee-retry-pushback-ms up)
 MODES = {
-    "off": "budget: { ratio: 1000, min_per_second: 1000000 }",
-    "default": None,
-    "ratio-only": "budget: { ratio: 0.2, min_per_second: 0 }",
+    "off": (BUDGET_OFF, False),
+    "default": (None, False),
+    "ratio-only": ("budget: { ratio: 0.2, min_per_second: 0 }", False),
+    "off+pushback": (BUDGET_OFF, True),
+    "default+pushback": (None, True),
 }
+PUSHBACK = "x-levee-retry-pushback-ms"
 
 
 # --------------------------------------------------------------------------- the tiers (child processes)
@@ -75,6 +85,7 @@ def serve_tier(args):
     local = threading.local()
 
     def call_next():
+        """(whether the next tier answered 2xx, its x-levee-retry-pushback-ms or None)"""
         for attempt in range(2):
             conn = getattr(local, "conn", None)
             try:
@@ -86,27 +97,31 @@ def serve_tier(args):
                 if r.getheader("connection", "").lower() == "close":
                     conn.close()
                     local.conn = None
-                return 200 <= r.status < 300
+                return 200 <= r.status < 300, r.getheader(PUSHBACK)
             except (OSError, http.client.HTTPException):
                 if conn is not None:
                     conn.close()
                 local.conn = None
-        return False
+        return False, None
 
     def handle(path):
         if path == "/__stats":
             with lock:
                 return 200, bk.json_body(counts)
+        headers = {}
         if args.role == "c":
             with lock:
                 fail = rng.random() < args.fail_rate
                 status = rng.choice((500, 503)) if fail else 200
         else:
-            status = 200 if call_next() else 500
+            ok, pushback = call_next()
+            status = 200 if ok else 500
+            if not ok and pushback is not None and args.propagate:
+                headers[PUSHBACK] = pushback
         with lock:
             counts["requests"] += 1
             counts["ok" if status == 200 else "failed"] += 1
-        return status, b"ok\n" if status == 200 else b"failed\n"
+        return status, b"ok\n" if status == 200 else b"failed\n", headers
 
     bk.serve(args.port, handle)
 
@@ -153,15 +168,17 @@ def run_round(args, mode, round_no, work):
         seed = args.seed * 1000 + round_no
         procs.append(bk.spawn([sys.executable, me, "--serve", "c", "--port", str(tiers["c"]), "--fail-rate",
                                str(args.fail_rate), "--seed", str(seed)], os.path.join(tmp, "c.log")))
+        budget, propagate = MODES[mode]
+        relay = ["--propagate"] if propagate else []
         procs.append(bk.spawn([sys.executable, me, "--serve", "relay", "--port", str(tiers["b"]), "--next-port",
-                               str(agents["to-c"]["proxy"]), "--next-host", "c"], os.path.join(tmp, "b.log")))
+                               str(agents["to-c"]["proxy"]), "--next-host", "c"] + relay, os.path.join(tmp, "b.log")))
         procs.append(bk.spawn([sys.executable, me, "--serve", "relay", "--port", str(tiers["a"]), "--next-port",
-                               str(agents["to-b"]["proxy"]), "--next-host", "b"], os.path.join(tmp, "a.log")))
+                               str(agents["to-b"]["proxy"]), "--next-host", "b"] + relay, os.path.join(tmp, "a.log")))
         started = []
         for name, upstream in (("to-c", "c"), ("to-b", "b"), ("to-a", "a")):
             cfg = os.path.join(tmp, f"{name}.yaml")
             bk.write_agent_config(cfg, agent_config(tmp, name, agents[name], upstream, tiers[upstream],
-                                                    MODES[mode], args.breaker))
+                                                    budget, args.breaker))
             proc, log_path = bk.start_agent(args.levee, cfg, tmp, name)
             procs.append(proc)
             started.append((proc, name, log_path))
@@ -228,7 +245,9 @@ def report(args, results, wall, load_before, load_after):
 
         budget = {"off": "off (ratio 1000, min_per_second 1000000)",
                   "default": "default (ratio 0.2, min_per_second 10, ttl 10s)",
-                  "ratio-only": "ratio 0.2, min_per_second 0"}[mode]
+                  "ratio-only": "ratio 0.2, min_per_second 0"}[mode.split("+")[0]]
+        if mode.endswith("+pushback"):
+            budget += ", apps pass the pushback up"
         rows.append(
             f"| {budget} | **{bk.med_range(per('c_per_request'), '{:.3f}')}** | "
             f"{bk.med_range(per('b_per_request'), '{:.3f}')} | {bk.med_range(per('a_per_request'), '{:.3f}')} | "
@@ -263,7 +282,8 @@ def main():
     ap.add_argument("--rate", type=float, default=100, help="requests/s sent to A's agent")
     ap.add_argument("--workers", type=int, default=64, help="most requests in flight at A's agent")
     ap.add_argument("--fail-rate", type=float, default=0.5, help="share of C's calls that fail")
-    ap.add_argument("--modes", default="off,default", help="off, default, ratio-only (comma-separated)")
+    ap.add_argument("--modes", default="off,default,default+pushback",
+                    help="off, default, ratio-only, off+pushback, default+pushback (comma-separated)")
     ap.add_argument("--breaker", choices=["off", "default"], default="off",
                     help="off: a threshold no run reaches (checked); default: the agent's default breaker")
     ap.add_argument("--seed", type=int, default=15)
@@ -273,6 +293,7 @@ def main():
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--next-port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--next-host", help=argparse.SUPPRESS)
+    ap.add_argument("--propagate", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         args.role = args.serve
@@ -281,7 +302,7 @@ def main():
     args.modes = args.modes.split(",")
     for m in args.modes:
         if m not in MODES:
-            sys.exit(f"--modes: unknown mode {m!r} (expected off, default or ratio-only)")
+            sys.exit(f"--modes: unknown mode {m!r} (expected one of {', '.join(MODES)})")
     if not os.path.exists(args.levee):
         sys.exit(f"{args.levee} missing: swift build -c release --product levee, or pass --levee PATH")
     bk.alternate_rounds(args, "retry-storm", run_round, report)

@@ -632,6 +632,13 @@ public nonisolated struct Levee_V1_CallResponse: Sendable {
   /// Of `attempts`, those an injected chaos fault hit.
   public var faultedAttempts: UInt32 = 0
 
+  /// The call failed after the agent retried as far as its policy allows (max_attempts reached, the
+  /// retry budget spent) or the upstream said not to retry: callers further up should not retry it.
+  /// An app that fails its own caller because of this call passes it on: `grpc-retry-pushback-ms: -1`
+  /// in its gRPC trailers, `x-levee-retry-pushback-ms: -1` on its HTTP answer (the proxy listener adds
+  /// that header itself). Without it, every tier retries the same failure and the retries multiply.
+  public var doNotRetry: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Response: Equatable, Sendable {
@@ -1177,7 +1184,7 @@ nonisolated extension Levee_V1_CallRequest: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CallResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}outcome\0\u{1}http\0\u{1}grpc\0\u{1}fallback\0\u{1}attempts\0\u{1}endpoint\0\u{3}elapsed_us\0\u{3}retry_after_ms\0\u{1}detail\0\u{1}hedges\0\u{3}winning_attempt\0\u{1}fault\0\u{3}faulted_attempts\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}outcome\0\u{1}http\0\u{1}grpc\0\u{1}fallback\0\u{1}attempts\0\u{1}endpoint\0\u{3}elapsed_us\0\u{3}retry_after_ms\0\u{1}detail\0\u{1}hedges\0\u{3}winning_attempt\0\u{1}fault\0\u{3}faulted_attempts\0\u{3}do_not_retry\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1222,6 +1229,7 @@ nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobu
       case 11: try { try decoder.decodeSingularUInt32Field(value: &self.winningAttempt) }()
       case 12: try { try decoder.decodeSingularStringField(value: &self.fault) }()
       case 13: try { try decoder.decodeSingularUInt32Field(value: &self.faultedAttempts) }()
+      case 14: try { try decoder.decodeSingularBoolField(value: &self.doNotRetry) }()
       default: break
       }
     }
@@ -1276,6 +1284,9 @@ nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobu
     if self.faultedAttempts != 0 {
       try visitor.visitSingularUInt32Field(value: self.faultedAttempts, fieldNumber: 13)
     }
+    if self.doNotRetry != false {
+      try visitor.visitSingularBoolField(value: self.doNotRetry, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1292,6 +1303,7 @@ nonisolated extension Levee_V1_CallResponse: SwiftProtobuf.Message, SwiftProtobu
     if lhs.winningAttempt != rhs.winningAttempt {return false}
     if lhs.fault != rhs.fault {return false}
     if lhs.faultedAttempts != rhs.faultedAttempts {return false}
+    if lhs.doNotRetry != rhs.doNotRetry {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

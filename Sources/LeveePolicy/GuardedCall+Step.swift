@@ -58,6 +58,24 @@ extension GuardedCall {
         /// The number of the attempt whose result the call ended on (1 for the first; a hedge's number
         /// when a hedge won); nil when no attempt was made.
         public var decidingAttempt: Int?
+
+        /// Whether callers further up should not retry this failure: the call retried as far as its
+        /// policy allows (`max_attempts` reached after more than one attempt), wanted a retry the
+        /// budget refused, or the upstream itself said not to retry. Retrying it again one tier up
+        /// would multiply the retries of every tier below (gRFC A6 pushback; Finagle's non-retryable
+        /// NACK): retries belong to one tier, the lowest.
+        public var callersShouldNotRetry: Bool {
+            guard outcome != .ok else { return false }
+            switch cause {
+            case .lastAttempt(_, stop: .retryPolicy(.attemptsExhausted)), .retryRefused(.attemptsExhausted):
+                return attempts > 1
+            case .lastAttempt(_, stop: .retryPolicy(.budgetExhausted)), .retryRefused(.budgetExhausted),
+                .lastAttempt(_, stop: .retryPolicy(.serverPushback)):
+                return true
+            default:
+                return false
+            }
+        }
     }
 
     /// Why the call ended as it did.

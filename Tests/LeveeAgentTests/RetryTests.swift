@@ -101,4 +101,54 @@ struct RetryTests {
         }
         try await server.stop()
     }
+
+    @Test(
+        "A failure retried to the end tells callers not to retry it; an upstream's pushback is honoured and passed on"
+    )
+    func doNotRetryUpTheChain() async throws {
+        let failing = try await TestHTTPServer.start()
+        failing.behaviour = .respond(status: 503, body: "busy")
+        let pushing = try await TestHTTPServer.start()
+        pushing.behaviour = .respond(status: 500, headers: [("x-levee-retry-pushback-ms", "-1")], body: "retried below")
+        try await AgentHarness.withAgent(
+            yaml: """
+                upstreams:
+                  orders:
+                    endpoints: ["\(failing.address)"]
+                    retry: { max_attempts: 3, backoff: { base: 1ms, max: 5ms } }
+                  single:
+                    endpoints: ["\(failing.address)"]
+                    retry: { max_attempts: 1 }
+                  pushing:
+                    endpoints: ["\(pushing.address)"]
+                    retry: { max_attempts: 3, backoff: { base: 1ms, max: 5ms } }
+                """,
+            proxy: "127.0.0.1:0"
+        ) { agent in
+            // Retried as far as max_attempts allows: callers further up should not retry.
+            let exhausted = try await agent.call("orders", "GET", "/")
+            #expect(exhausted.attempts == 3)
+            #expect(exhausted.doNotRetry)
+            let proxied = try await ProxyListenerTests.send(agent, host: "orders")
+            #expect(proxied.status == 503)
+            #expect(proxied.header("x-levee-retry-pushback-ms") == "-1")
+            // Not retried here (a POST without an idempotency key, or one attempt allowed): the caller may.
+            #expect(try await agent.call("orders", "POST", "/", body: "{}").doNotRetry == false)
+            #expect(try await agent.call("single", "GET", "/").doNotRetry == false)
+            let single = try await ProxyListenerTests.send(agent, host: "single")
+            #expect(single.header("x-levee-retry-pushback-ms") == nil)
+            // The upstream says it was retried below: one attempt, and the word passed on.
+            let before = pushing.requestCount
+            let pushed = try await agent.call("pushing", "GET", "/")
+            #expect(pushed.attempts == 1)
+            #expect(pushed.doNotRetry)
+            #expect(pushing.requestCount == before + 1)
+            let pushedProxy = try await ProxyListenerTests.send(agent, host: "pushing")
+            #expect(pushedProxy.status == 500)
+            #expect(pushedProxy.header("x-levee-retry-pushback-ms") == "-1")
+            #expect(pushing.requestCount == before + 2)
+        }
+        try await failing.stop()
+        try await pushing.stop()
+    }
 }

@@ -115,7 +115,7 @@ public final class AsyncHTTPClientExecutor: UpstreamExecutor {
                 headers: response.headers,
                 body: response.body ?? ByteBuffer()
             )
-            let pushback = response.headers.first(name: "retry-after").flatMap { ServerPushback(retryAfter: $0) }
+            let pushback = ServerPushback(httpHeaders: response.headers)
             return .answered(.http(answer), status: .http(Int(response.status.code)), pushback: pushback)
         } catch {
             return Self.attemptResult(for: error)

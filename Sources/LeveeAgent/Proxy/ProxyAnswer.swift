@@ -23,6 +23,8 @@ struct ProxyAnswer: Sendable {
         static let fault = "x-levee-fault"
         /// How many of the attempts an injected chaos fault hit (only when some were).
         static let faultedAttempts = "x-levee-faulted-attempts"
+        /// `-1` when callers further up should not retry the failure (``CallResult/doNotRetry``).
+        static let retryPushback = ServerPushback.httpHeader
     }
 
     /// The agent's own answer to a request it could not make into a call: `message` on one line.
@@ -65,6 +67,9 @@ struct ProxyAnswer: Sendable {
         if let fault = result.fault { headers.add(name: Header.fault, value: fault) }
         if result.faultedAttempts > 0 {
             headers.add(name: Header.faultedAttempts, value: String(result.faultedAttempts))
+        }
+        if result.doNotRetry, result.fallback == nil {
+            headers.replaceOrAdd(name: Header.retryPushback, value: "-1")
         }
         switch result.fallback {
         case .stale?: headers.add(name: Header.fallback, value: "stale")

@@ -29,6 +29,9 @@ public struct CallResult: Sendable {
     public var fault: String? = nil
     /// Of `attempts`, those an injected chaos fault hit.
     public var faultedAttempts = 0
+    /// Callers further up should not retry this failure (``GuardedCall/Finish/callersShouldNotRetry``):
+    /// `CallResponse.do_not_retry`, the proxy's `x-levee-retry-pushback-ms: -1`.
+    public var doNotRetry = false
 }
 
 /// The kinds of answer a failed call may be given instead (`fallback`).

@@ -402,6 +402,7 @@ extension UpstreamRuntime {
             retryAfter: nil,
             detail: ""
         )
+        result.doNotRetry = finish.callersShouldNotRetry
         switch finish.cause {
         case .deadlineSpentOnArrival:
             metrics.reject(.deadline)

@@ -28,6 +28,7 @@ extension Levee_V1_CallResponse {
         detail = result.detail
         fault = result.fault ?? ""
         faultedAttempts = UInt32(clamping: result.faultedAttempts)
+        doNotRetry = result.doNotRetry && result.fallback == nil
     }
 }
 

@@ -87,7 +87,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler {
                 body: body ?? ByteBuffer()
             )
             body = nil
-            let pushback = received.headers.first(name: "retry-after").flatMap { ServerPushback(retryAfter: $0) }
+            let pushback = ServerPushback(httpHeaders: received.headers)
             exchange.finish(.answered(.http(answer), status: .http(Int(received.status.code)), pushback: pushback))
             if requestCloses || !received.isKeepAlive {
                 context.close(promise: nil)
