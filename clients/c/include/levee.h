@@ -118,6 +118,8 @@ typedef struct {
     uint64_t elapsed_us;
     uint32_t retry_after_ms; /* with LEVEE_OUTCOME_CIRCUIT_OPEN: when a probe may pass */
     char *detail;            /* what happened, for a human */
+    bool do_not_retry;       /* failed after the agent retried as far as its policy allows: an app that
+                                fails its own caller because of it passes on x-levee-retry-pushback-ms: -1 */
 } levee_http_response;
 
 typedef struct {

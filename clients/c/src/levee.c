@@ -315,6 +315,7 @@ int levee_call_http(levee_client *client, const levee_http_request *request, lev
     response->attempts = decoded->attempts;
     response->elapsed_us = decoded->elapsed_us;
     response->retry_after_ms = decoded->retry_after_ms;
+    response->do_not_retry = decoded->do_not_retry;
     response->endpoint = copy_string(decoded->endpoint);
     response->detail = copy_string(decoded->detail);
     bool complete = response->endpoint && response->detail;

@@ -29,6 +29,7 @@ def test_a_503_is_retried_then_answered(client, unique):
     assert response.ok, response.detail
     assert response.attempts == 2
     assert response.body == b"recovered"
+    assert not response.do_not_retry
 
 
 def test_an_open_breaker_says_when_to_retry(client):
@@ -38,6 +39,8 @@ def test_an_open_breaker_says_when_to_retry(client):
         outcomes.append(response.outcome)
         if response.outcome is Outcome.CIRCUIT_OPEN:
             break
+        # A failure retried as far as the policy allows tells the app not to retry it again.
+        assert response.do_not_retry == (response.attempts > 1), response
     assert outcomes[-1] is Outcome.CIRCUIT_OPEN, outcomes
     assert outcomes.count(Outcome.UPSTREAM_FAILURE) <= 4
     assert not response.ok

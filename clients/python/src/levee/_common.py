@@ -135,6 +135,11 @@ class Response:
     retry_after: Optional[float]
     detail: str
     elapsed: float
+    # The call failed after the agent retried as far as its policy allows (or the budget refused a
+    # retry, or the upstream said not to retry): an app that fails its own caller because of it should
+    # pass that on (`x-levee-retry-pushback-ms: -1` on HTTP, `grpc-retry-pushback-ms: -1` on gRPC), so
+    # that the tiers above do not retry it again.
+    do_not_retry: bool = False
 
     @property
     def ok(self) -> bool:
@@ -237,6 +242,7 @@ def response(answer: guard_pb2.CallResponse) -> Response:
         retry_after=answer.retry_after_ms / 1000 if answer.retry_after_ms else None,
         detail=answer.detail,
         elapsed=answer.elapsed_us / 1e6,
+        do_not_retry=answer.do_not_retry,
     )
 
 
