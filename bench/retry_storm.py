@@ -32,7 +32,7 @@ reports what it rejected. Retry budget modes (`--modes`):
     floor of 10 retries a second).
   - `ratio-only` (not run unless asked): `budget: { ratio: 0.2, min_per_second: 0 }`, the default
     ratio without the floor.
-  - `default+pushback`, `off+pushback`: the same budgets, and A and B pass the word up: when their
+  - `default+pushback`, `off+pushback`, `ratio-only+pushback`: the same budgets, and A and B pass the word up: when their
     call to the next tier failed with `x-levee-retry-pushback-ms` on the answer (the agent adds `-1`
     when it retried the failure as far as its policy allows, or its budget refused a retry), their
     own 500 carries the header on, and the agent above does not retry it (gRFC A6 pushback, for
@@ -70,6 +70,7 @@ MODES = {
     "default": (None, False),
     "ratio-only": ("budget: { ratio: 0.2, min_per_second: 0 }", False),
     "off+pushback": (BUDGET_OFF, True),
+    "ratio-only+pushback": ("budget: { ratio: 0.2, min_per_second: 0 }", True),
     "default+pushback": (None, True),
 }
 PUSHBACK = "x-levee-retry-pushback-ms"
@@ -283,7 +284,7 @@ def main():
     ap.add_argument("--workers", type=int, default=64, help="most requests in flight at A's agent")
     ap.add_argument("--fail-rate", type=float, default=0.5, help="share of C's calls that fail")
     ap.add_argument("--modes", default="off,default,default+pushback",
-                    help="off, default, ratio-only, off+pushback, default+pushback (comma-separated)")
+                    help="off, default, ratio-only, and each with +pushback (comma-separated)")
     ap.add_argument("--breaker", choices=["off", "default"], default="off",
                     help="off: a threshold no run reaches (checked); default: the agent's default breaker")
     ap.add_argument("--seed", type=int, default=15)
