@@ -1,4 +1,4 @@
-"""Network namespaces and packet-filter faults for the pool benchmarks (bench/pool-faults.py).
+"""Network namespaces and packet-filter faults for the pool benchmarks (bench/gossip.py, bench/pool-faults.py).
 
 A bridge namespace and one namespace per member, joined by veth pairs (both ends are created inside
 the namespaces made here: nothing is added to the host's own namespace), addresses in a /24 that
@@ -112,11 +112,13 @@ class Namespaces:
 
     # ----------------------------------------------------------------------- faults
 
-    def add_loss(self, probability, protocols=("udp", "tcp")):
-        """Random inbound loss on eth0 (not loopback: the agents' own local traffic is spared)."""
+    def add_loss(self, probability, protocols=("udp", "tcp"), interface="eth0"):
+        """Random inbound loss, by default on eth0 only (loopback spared: the members' local traffic,
+        such as serf's RPC); interface=None: on every interface."""
+        only = ["-i", interface] if interface else []
         for ns in self.names:
             for proto in protocols:
-                self.exec(ns, "iptables", "-A", CHAIN, "-i", "eth0", "-p", proto, "-m", "statistic",
+                self.exec(ns, "iptables", "-A", CHAIN, *only, "-p", proto, "-m", "statistic",
                           "--mode", "random", "--probability", str(probability), "-j", "DROP")
 
     def add_partition(self, side_a, side_b):
