@@ -766,7 +766,8 @@ def report(args, run_, checks, wall, binary, loads):
         row("freezes", "suspicions during the freezes", "freezes", "–",
             lambda d: (f"{d['suspicions']:.0f} (refutations {d['refutations']:.0f})" if "suspicions" in d
                        else str(sum(e["suspicions"] or 0 for e in d["each"]))))
-        row("freezes", "all alive everywhere after SIGCONT (median / max)", "freezes", "–",
+        row("freezes", "time after SIGCONT until every member sees all alive again (median / max; 0: none ever "
+            "stopped seeing it alive)", "freezes", "–",
             lambda d: fmt_med_max([e["recovered"] for e in d["each"]]))
     if "partition" in L:
         ps = args.partition_seconds
