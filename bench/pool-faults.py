@@ -539,6 +539,7 @@ class Run:
                 r["suspicions"] = count(pool, "suspect", t0, t1)
             else:
                 after = levee_suspicions(pool)
+                r["counters_before"], r["counters_after"] = before, after
                 r["suspicions"] = after["suspicions"] - before["suspicions"]
                 r["refutations"] = after["refutations"] - before["refutations"]
             self.res[kind]["loss"] = r
@@ -582,6 +583,7 @@ class Run:
         after = levee_suspicions(self.pools["levee"])
         for kind in self.kinds:
             self.res[kind]["freezes"] = {"each": per[kind], "seconds": time.monotonic() - t_phase}
+        self.res["levee"]["freezes"]["counters_before"], self.res["levee"]["freezes"]["counters_after"] = before, after
         self.res["levee"]["freezes"]["suspicions"] = after["suspicions"] - before["suspicions"]
         self.res["levee"]["freezes"]["refutations"] = after["refutations"] - before["refutations"]
 
@@ -815,8 +817,8 @@ def report(args, run_, checks, wall, binary, loads):
                 if q["stale_at_end"] or q["reports_missing_at_end"]:
                     detail.append(f"- {kind} still stale at the end: {q['stale_at_end'] + q['reports_missing_at_end']}")
     lv = [float(x[1]) for x in loads]
-    head = (f"Measured {datetime.date.today().isoformat()} on {benchkit.machine()}; Levee {benchkit.revision()}, "
-            f"binary {binary}; serf {run([SERF, 'version'], check=False).stdout.splitlines()[0]}; "
+    head = (f"Measured {datetime.date.today().isoformat()} on {benchkit.machine()}; script at {benchkit.revision()}, "
+            f"Levee binary {binary}; serf {run([SERF, 'version'], check=False).stdout.splitlines()[0]}; "
             f"wall time {wall / 60:.1f} min. Load average (1 min) during the run: mean {statistics.mean(lv):.2f}, "
             f"max {max(lv):.2f} ({len(lv)} samples, 2 vCPU shared with other work).")
     return head + "\n\n" + table + "\n\nVerdict (Levee):\n\n" + verdict + "\n\n" + "\n".join(detail) + "\n"
