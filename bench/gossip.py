@@ -14,9 +14,10 @@ One run measures both kinds with the same number of members (default 5 each):
                                 (each packet is sent by exactly one member) / members / seconds.
  4. packet loss              -- network namespaces made here (a bridge namespace and one namespace per
                                 member, veth pairs, 10.77.41.0/24 inside them only); each member
-                                namespace runs one Levee member and one serf agent; after convergence,
-                                `iptables -A INPUT -p udp -m statistic --mode random --probability 0.1
-                                -j DROP` in every member namespace for --seconds (default 120); counts
+                                namespace runs one Levee member and one serf agent (netkit.py); after
+                                convergence, `iptables -A INPUT -p udp -m statistic --mode random
+                                --probability 0.1 -j DROP` (in netkit's chain, jumped to from INPUT) in
+                                every member namespace for --seconds (default 120); counts
                                 false `failed` events (nobody dies), and suspicions where observable.
 
 Event timing is the time the line arrives on the harness's pipe (time.monotonic), for both kinds:
@@ -47,6 +48,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netkit import Namespaces  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LEVEE = os.path.join(ROOT, ".build", "release", "levee")
 SERF = shutil.which("serf") or "/usr/bin/serf"
@@ -57,11 +61,10 @@ SERF_BASE = 27946
 SERF_RPC_BASE = 27373
 
 NS_PREFIX = "lvbench-"
-NS_BRIDGE = NS_PREFIX + "br"
 SUBNET = "10.77.41."  # a /24 that exists only inside the namespaces this script creates
 
 CHILDREN = []  # Member objects and helper Popen objects
-NAMESPACES = []
+NETNS = None  # netkit.Namespaces of the loss run
 CHILD_LOCK = threading.Lock()
 _cleaned = False
 
@@ -178,9 +181,8 @@ def kill_all():
 
 
 def delete_namespaces():
-    for ns in list(NAMESPACES):
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, timeout=15)
-        NAMESPACES.remove(ns)
+    if NETNS is not None:
+        NETNS.delete()
 
 
 def cleanup():
@@ -417,45 +419,13 @@ def loopback_kind(kind, n, steady, workdir):
 
 # --------------------------------------------------------------------------- namespaces & loss
 
-def ns_exec(ns, *cmd, check=True):
-    return run(["ip", "netns", "exec", ns, *cmd], check=check)
-
-
-def make_namespaces(n):
-    # Leftovers of an earlier, killed run of this script (our prefix only).
-    existing = run(["ip", "netns", "list"]).stdout.split()
-    for ns in existing:
-        if ns.startswith(NS_PREFIX):
-            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, timeout=15)
-    run(["ip", "netns", "add", NS_BRIDGE])
-    NAMESPACES.append(NS_BRIDGE)
-    run(["ip", "-n", NS_BRIDGE, "link", "add", "br0", "type", "bridge"])
-    run(["ip", "-n", NS_BRIDGE, "link", "set", "br0", "up"])
-    run(["ip", "-n", NS_BRIDGE, "link", "set", "lo", "up"])
-    nss = []
-    for i in range(1, n + 1):
-        ns = f"{NS_PREFIX}m{i}"
-        run(["ip", "netns", "add", ns])
-        NAMESPACES.append(ns)
-        # Both ends are created inside our namespaces; nothing is added to the host's namespace.
-        run(["ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", f"p{i}", "netns", NS_BRIDGE])
-        run(["ip", "-n", ns, "addr", "add", f"{SUBNET}{10 + i}/24", "dev", "eth0"])
-        run(["ip", "-n", ns, "link", "set", "eth0", "up"])
-        run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        run(["ip", "-n", NS_BRIDGE, "link", "set", f"p{i}", "master", "br0"])
-        run(["ip", "-n", NS_BRIDGE, "link", "set", f"p{i}", "up"])
-        nss.append(ns)
-    # reachability check
-    r = ns_exec(nss[0], "ping", "-c", "1", "-W", "2", f"{SUBNET}{10 + n}", check=False) if shutil.which("ping") else None
-    if r is not None and r.returncode != 0:
-        log("warning: ping between namespaces failed (continuing; gossip will tell)")
-    return nss
-
-
 def loss_run(n, seconds, probability, kinds=("levee", "serf")):
+    global NETNS
     log(f"loss: creating {n + 1} namespaces")
-    nss = make_namespaces(n)
-    host = lambda i: f"{SUBNET}{11 + i}"
+    NETNS = Namespaces(NS_PREFIX, SUBNET, n)
+    NETNS.create()
+    nss = NETNS.names
+    host = NETNS.address
     res = {}
     lv, sf, t0l, t0s = [], [], 0, 0
     try:
@@ -468,9 +438,7 @@ def loss_run(n, seconds, probability, kinds=("levee", "serf")):
         res["conv_levee"], res["conv_serf"] = cl, cs
         log(f"loss: converged without loss: levee {fmt_list(cl)}; serf {fmt_list(cs)}")
         time.sleep(2.0)
-        for ns in nss:
-            ns_exec(ns, "iptables", "-A", "INPUT", "-p", "udp", "-m", "statistic", "--mode", "random",
-                    "--probability", str(probability), "-j", "DROP")
+        NETNS.add_loss(probability, ("udp",), interface=None)
         t_loss = time.monotonic()
         log(f"loss: {probability:.0%} inbound UDP loss in every member namespace for {seconds} s")
         alive_check = []
@@ -484,12 +452,7 @@ def loss_run(n, seconds, probability, kinds=("levee", "serf")):
                 raise RuntimeError(f"members exited during the loss run: {dead}")
         t_end = time.monotonic()
         # drop counters (sanity: the rule matched)
-        drops = 0
-        for ns in nss:
-            out = ns_exec(ns, "iptables", "-nvxL", "INPUT").stdout
-            for line in out.splitlines():
-                if "statistic" in line:
-                    drops += int(line.split()[0])
+        drops = NETNS.dropped().get("17", 0)  # protocol 17: UDP
         res["dropped_udp"] = drops
 
         def count(members, ev_name):
