@@ -92,6 +92,7 @@ struct AgentCommandTests {
         #expect(payments["breaker"] as? String == "forced_open")
         #expect(payments["in_flight"] as? Int == 0)
         #expect(payments["queued"] as? Int == 0)
+        #expect(payments["peers_reporting_open"] as? [String] == [])  // no pool: no peer reports
         let table = try await agent.levee("upstreams")
         #expect(table.standardOutput.contains("forced_open"))
 

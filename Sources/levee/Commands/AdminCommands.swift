@@ -112,6 +112,15 @@ struct Upstreams: AsyncParsableCommand {
                 }
             )
         }
+        // Peers' breaker reports (gossip `share: advisory` or `follow`): who reports each upstream open.
+        let reported = upstreams.filter { !$0.peersReportingOpen.isEmpty }
+        if !reported.isEmpty {
+            print("")
+            printTable(
+                ["UPSTREAM", "PEERS_REPORTING_OPEN"],
+                reported.map { [$0.name, $0.peersReportingOpen.joined(separator: ",")] }
+            )
+        }
         let faults = upstreams.flatMap(\.faults)
         if !faults.isEmpty {
             print("")
@@ -160,6 +169,7 @@ struct Upstreams: AsyncParsableCommand {
             "in_flight": Int(upstream.inFlight), "queued": Int(upstream.queued),
             "max_concurrent": Int(upstream.maxConcurrent), "max_queue": Int(upstream.maxQueue),
             "budget_balance": Int(upstream.budgetBalance), "leases": Int(upstream.leases),
+            "peers_reporting_open": upstream.peersReportingOpen,
             "endpoints": upstream.endpoints.map { endpoint in
                 [
                     "address": endpoint.address, "ejected": endpoint.ejected, "in_flight": Int(endpoint.inFlight),
