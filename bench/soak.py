@@ -11,12 +11,15 @@ answer). Meanwhile, from this process:
     Acquire/Release --permit-workers threads, `client.permit(...)` around a direct call to the upstream
     Watch           --watchers subscribers, each reading `client.watch()` for the whole run
     reload          every 30 s the configuration is rewritten (a retry count toggles) and SIGHUP sent
-    faults          every 20 s `levee fault add` (abort, delay or reset, 50 %) for 10 s, then
-                    `levee fault clear` (skipped, and said so, when the agent's chaos faults are off)
+    faults          every 40 s `levee fault add` (abort, delay or reset, 50 %); every other one is
+                    cleared with `levee fault clear` 20 s later (added `--for 30s`), the others
+                    expire on their own (`--for 10s`) and `levee fault list` must be empty 20 s
+                    later (skipped, and said so, when the agent's chaos faults are off)
 
 Every 10 s it samples the agent's RSS, open file descriptors and threads (/proc), and the latency and
 answers of the calls in those 10 s. It fails (exit 1) when:
   - the agent dies;
+  - a fault clear fails, or a fault outlives its `--for`;
   - a call gets no answer: a Guard call that ends in a transport error (not an outcome), a proxy
     request with no HTTP answer, a permit that neither grants nor denies, a watcher whose stream ends;
   - RSS, fds or threads trend upward beyond noise: the mean of the last third of the samples above
@@ -353,6 +356,7 @@ def main():
     samples, events, failures = [], [], []
     faults_supported = chaos
     active_fault = None
+    fault_count = 0
     start = time.monotonic()
     end = start + args.minutes * 60
     next_sample, next_flap, next_reload, next_fault = start + 10, start + args.flap, start + 30, start + 20
@@ -381,19 +385,33 @@ def main():
             if now >= next_fault and faults_supported:
                 next_fault += 20
                 if active_fault:
-                    cleared = cli("fault", "clear", active_fault)
-                    events.append((round(now - start), f"fault clear {active_fault}: exit {cleared.returncode}"))
+                    fault_id, expires = active_fault
+                    if expires:
+                        listed = json.loads(cli("fault", "list", "--json").stdout or "[]")
+                        left = [f.get("id") for f in listed]
+                        events.append((round(now - start), f"fault {fault_id} expired: list {left}"))
+                        if left:
+                            failures.append(f"fault {fault_id} (--for 10s) still listed 20 s later: {left}")
+                    else:
+                        cleared = cli("fault", "clear", fault_id)
+                        events.append((round(now - start), f"fault clear {fault_id}: exit {cleared.returncode}"))
+                        if cleared.returncode != 0:
+                            failures.append(f"fault clear {fault_id} failed: {cleared.stderr.strip()[:200]}")
                     active_fault = None
                 else:
                     kind = rng.choice([["--abort", "503"], ["--delay", "200ms"], ["--reset"]])
                     name = rng.choice(UPSTREAMS)
-                    added = cli("fault", "add", name, *kind, "--percent", "50", "--for", "10s", "--json")
+                    expires = fault_count % 2 == 1
+                    fault_count += 1
+                    lasting = "10s" if expires else "30s"
+                    added = cli("fault", "add", name, *kind, "--percent", "50", "--for", lasting, "--json")
                     if added.returncode != 0:
                         faults_supported = False
                         events.append((round(now - start), f"faults off: {added.stderr.strip()[:200]}"))
                     else:
-                        active_fault = json.loads(added.stdout)["id"]
-                        events.append((round(now - start), f"fault add {name} {' '.join(kind)}: {active_fault}"))
+                        active_fault = (json.loads(added.stdout)["id"], expires)
+                        events.append((round(now - start),
+                                       f"fault add {name} {' '.join(kind)} --for {lasting}: {active_fault[0]}"))
             if now >= next_sample:
                 next_sample += 10
                 rss, fds, thread_count = proc_sample(agent.pid)
@@ -412,6 +430,9 @@ def main():
         failures.append("interrupted")
     finally:
         stopping.set()
+    # The workers stop at their next call; the client closes under none of them.
+    for thread in threads:
+        thread.join(timeout=10)
 
     alive = agent.poll() is None
     if tally.no_answer:
