@@ -1,12 +1,13 @@
-// libFuzzer entry point over the LeveeGossip decoders. Built by scripts/fuzz-gossip together with the
-// LeveeGossip sources as one module, so it calls the decoders directly.
+// The `gossip` fuzz target: bytes → every LeveeGossip decoder. Compiled by scripts/fuzz-all into the
+// LeveeGossip module (instrumented), so it calls the decoders directly; FuzzTarget.swift calls it by
+// its C name.
 
 /// A fixed keyring so the fuzzer also reaches the decryption path (bytes 00…1f, as in the reference).
 private let fuzzKeyring: Keyring? = try? Keyring(primary: Array(0..<32))
 
 /// Feeds one input to every decoder; any trap or sanitizer report is a bug. Errors are expected.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func packetDecoderFuzz(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
+@_cdecl("levee_fuzz_gossip")
+public func gossipPacketFuzz(_ data: UnsafeRawPointer?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeRawBufferPointer(start: data, count: size))
     let limits = DecodeLimits(maxDecompressedBytes: 1 << 20, maxStreamBytes: 1 << 20)
     _ = try? PacketCodec(limits: limits).decodePacket(bytes)
