@@ -124,8 +124,10 @@ final class GRPCStreamLimiter: ChannelInboundHandler, RemovableChannelHandler {
     private var requestEnded = false
     /// The stream has been answered here: nothing more goes to the RPC.
     private var answered = false
-    /// The first request message's 5-byte prefix (flag, length), as it arrives.
-    private var prefix: [UInt8] = []
+    /// How many bytes of the first request message's 5-byte prefix (flag, length) have arrived, and
+    /// the length read from them so far: no allocation per RPC.
+    private var prefixBytesSeen = 0
+    private var messageLength = 0
 
     init(connection: GRPCConnectionLimiter) {
         self.connection = connection
@@ -147,7 +149,7 @@ final class GRPCStreamLimiter: ChannelInboundHandler, RemovableChannelHandler {
         case .headers(let headers) where headers.endStream:
             endRequest()
         case .data(let data):
-            if prefix.count < 5, case .byteBuffer(let buffer) = data.data, let length = readPrefix(buffer) {
+            if prefixBytesSeen < 5, case .byteBuffer(let buffer) = data.data, let length = readPrefix(buffer) {
                 let limit = connection.state.limits.maxMessageSize
                 if length > limit {
                     endRequest()
@@ -175,10 +177,12 @@ final class GRPCStreamLimiter: ChannelInboundHandler, RemovableChannelHandler {
     /// Adds `buffer`'s first bytes to the message prefix; returns the message length once all five
     /// are in.
     private func readPrefix(_ buffer: ByteBuffer) -> Int? {
-        let wanted = 5 - prefix.count
-        prefix += buffer.readableBytesView.prefix(wanted)
-        guard prefix.count == 5 else { return nil }
-        return prefix[1...4].reduce(0) { $0 << 8 | Int($1) }
+        for byte in buffer.readableBytesView.prefix(5 - prefixBytesSeen) {
+            // Byte 0 is the compression flag; bytes 1...4 the big-endian length.
+            if prefixBytesSeen > 0 { messageLength = messageLength << 8 | Int(byte) }
+            prefixBytesSeen += 1
+        }
+        return prefixBytesSeen == 5 ? messageLength : nil
     }
 
     /// Answers `DEADLINE_EXCEEDED` and closes the stream.
