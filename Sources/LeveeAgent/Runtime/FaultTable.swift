@@ -5,8 +5,8 @@ public import Logging
 import Synchronization
 
 /// The chaos faults active in the agent: one table per agent, in memory only. Faults expire on time
-/// (``FaultExpiryService`` wakes at the next expiry), a restart clears them, a reload keeps them (and
-/// clears them when it turns `chaos.enabled` off). Every runtime asks it, at each attempt, whether a
+/// (``FaultExpiryService`` wakes at the next expiry), a restart clears them, a reload keeps them (cut to
+/// a lowered `chaos.max_duration`, cleared when it turns `chaos.enabled` off). Every runtime asks it, at each attempt, whether a
 /// fault hits that attempt (``decide(upstream:endpoint:header:)``).
 ///
 /// Time comes from the agent's clock, the percent draws from a generator seeded like the runtimes'.
@@ -25,6 +25,7 @@ public final class FaultTable: Sendable {
     struct Entry: Sendable {
         var id: String
         var spec: FaultSpec
+        var addedAt: Instant
         var expiresAt: Instant
         var hits: UInt64
         var source: String
@@ -80,6 +81,7 @@ public final class FaultTable: Sendable {
             let entry = Entry(
                 id: "f\(state.nextID)",
                 spec: spec,
+                addedAt: now,
                 expiresAt: now + (spec.duration ?? FaultSpec.defaultDuration),
                 hits: 0,
                 source: source.isEmpty ? "cli" : source
@@ -133,15 +135,37 @@ public final class FaultTable: Sendable {
 
     // MARK: Configuration
 
-    /// Takes in a reloaded configuration: its `chaos` bounds apply from now on to new faults; the faults
-    /// stay, unless the reload turned `chaos.enabled` off, which clears them.
+    /// Takes in a reloaded configuration: its `chaos` bounds apply from now on to new faults, and a
+    /// lowered `max_duration` to the active ones too (a fault lives at most that long from when it was
+    /// added: one already older expires at once; one line each). The faults stay, unless the reload
+    /// turned `chaos.enabled` off, which clears them. A lowered `max_active` refuses new faults until
+    /// the active ones are fewer; it clears none.
     public func apply(_ configuration: AgentConfiguration) {
-        let wasEnabled = state.withLock { state in
+        let now = clock.now()
+        let maxDuration = configuration.chaos.maxDuration
+        let (wasEnabled, cut): (Bool, [Entry]) = state.withLock { state in
             defer { state.configuration = configuration }
-            return state.configuration.chaos.enabled
+            var cut: [Entry] = []
+            for index in state.entries.indices where state.entries[index].expiresAt > now {
+                let entry = state.entries[index]
+                guard (entry.spec.duration ?? FaultSpec.defaultDuration) > maxDuration else { continue }
+                state.entries[index].spec.duration = maxDuration
+                state.entries[index].expiresAt = entry.addedAt + maxDuration
+                cut.append(state.entries[index])
+            }
+            return (state.configuration.chaos.enabled, cut)
         }
         if wasEnabled && !configuration.chaos.enabled {
             clearAll(why: "cleared: a reload turned chaos.enabled off")
+        } else if !cut.isEmpty {
+            for entry in cut {
+                log(
+                    cleared: entry,
+                    why: "cut to chaos.max_duration \(maxDuration.configDescription) by a reload",
+                    now: now
+                )
+            }
+            changes.notify()
         }
     }
 

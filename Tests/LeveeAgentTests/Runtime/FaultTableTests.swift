@@ -114,4 +114,31 @@ import Testing
         #expect(table.list().isEmpty)
         #expect(table.chaos.enabled == false)
     }
+
+    @Test("A reload that lowers max_duration cuts the active faults to it, counted from when each was added")
+    func reloadCutsDuration() throws {
+        let clock = TestClock()
+        let table = Self.table(try Self.configuration(), clock: clock)
+        let old = try table.add(FaultSpec(upstream: "pay", action: .reset, duration: .seconds(600)), source: "cli")
+        clock.advance(by: .seconds(90))
+        let young = try table.add(
+            FaultSpec(upstream: "pay", action: .blackhole, duration: .seconds(600)),
+            source: "cli"
+        )
+        let short = try table.add(FaultSpec(upstream: "rpc", action: .reset, duration: .seconds(30)), source: "cli")
+        clock.advance(by: .seconds(10))
+
+        // 1m: the first (100 s old) is past it and goes at the next sweep; the second (10 s old) has
+        // 50 s left; the 30 s one is shorter already and keeps its 20 s.
+        table.apply(try Self.configuration("chaos: { enabled: true, max_duration: 1m }"))
+        #expect(table.list().map(\.id) == [young.id, short.id])
+        #expect(table.list().map(\.remaining) == [.seconds(50), .seconds(20)])
+        #expect(table.list().map(\.spec.duration) == [.seconds(60), .seconds(30)])
+        #expect(table.expire() == clock.now() + .seconds(20))
+        #expect(!table.clear(id: old.id))
+
+        // Raising it again lengthens nothing.
+        table.apply(try Self.configuration("chaos: { enabled: true, max_duration: 10m }"))
+        #expect(table.list().map(\.remaining) == [.seconds(50), .seconds(20)])
+    }
 }
