@@ -1,4 +1,4 @@
-"""Helpers shared by bench/retry_storm.py and bench/fleet.py: child processes in their own sessions
+"""Helpers shared by the bench/ scripts: child processes in their own sessions
 (killed by process group on exit, Ctrl-C included), agents on loopback, small threaded HTTP servers,
 an open-loop load at a fixed rate, and the agent's /metrics. Python 3 stdlib only."""
 
@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -36,7 +36,6 @@ import atexit
 import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -49,6 +48,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchkit import log, machine  # noqa: E402
 from netkit import Namespaces  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,10 +67,6 @@ CHILDREN = []  # Member objects and helper Popen objects
 NETNS = None  # netkit.Namespaces of the loss run
 CHILD_LOCK = threading.Lock()
 _cleaned = False
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def run(cmd, check=True, **kw):
@@ -441,7 +437,6 @@ def loss_run(n, seconds, probability, kinds=("levee", "serf")):
         NETNS.add_loss(probability, ("udp",), interface=None)
         t_loss = time.monotonic()
         log(f"loss: {probability:.0%} inbound UDP loss in every member namespace for {seconds} s")
-        alive_check = []
         while time.monotonic() - t_loss < seconds:
             time.sleep(min(5.0, seconds - (time.monotonic() - t_loss)) if seconds > 0 else 0)
             dead = [m.name for m in lv + sf if m.proc.poll() is not None]
@@ -505,25 +500,6 @@ def med_max(xs):
     if missing:
         s += f" ({missing} of {len(xs)} never)"
     return s
-
-
-def machine():
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    deb = ""
-    try:
-        with open("/etc/debian_version") as f:
-            deb = "Debian " + f.read().strip()
-    except OSError:
-        pass
-    return f"{os.cpu_count()} vCPU {platform.machine()} `{cpu}`, {deb}, Linux {platform.release()}"
 
 
 def versions():
