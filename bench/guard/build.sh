@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds the Guard load client (bench/out/guard-client) and the C-core Ping server
+# Builds the Guard load client (bench/out/guard-client), the C-core Ping server
 # (bench/out/guard-cserver, with stubs generated from proto/levee/v1/guard.proto into
-# bench/out/gen). Needs libgrpc++-dev and protobuf-compiler-grpc from Debian.
+# bench/out/gen) and the Swift Ping server on the C core's C API (bench/out/guard-ccore-swift, from
+# ccore-swift/). Needs libgrpc++-dev and protobuf-compiler-grpc from Debian, and swiftc.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root="$here/../.."
@@ -20,4 +21,5 @@ protoc --proto_path="$root/proto" --cpp_out="$out/gen" --grpc_out="$out/gen" \
 g++ -std=c++17 -O2 -Wall -I"$out/gen" -o "$out/guard-cserver" "$here/cserver.cc" \
     "$out/gen/levee/v1/guard.pb.cc" "$out/gen/levee/v1/guard.grpc.pb.cc" \
     $(pkg-config --cflags --libs grpc++ protobuf) -pthread
-echo "$out/guard-client $out/guard-cserver"
+swiftc -O -swift-version 6 -I "$here/ccore-swift" -o "$out/guard-ccore-swift" "$here/ccore-swift/main.swift"
+echo "$out/guard-client $out/guard-cserver $out/guard-ccore-swift"
