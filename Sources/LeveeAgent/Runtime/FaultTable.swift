@@ -6,8 +6,8 @@ import Synchronization
 
 /// The chaos faults active in the agent: one table per agent, in memory only. Faults expire on time
 /// (``FaultExpiryService`` wakes at the next expiry), a restart clears them, a reload keeps them (cut to
-/// a lowered `chaos.max_duration`, cleared when it turns `chaos.enabled` off). Every runtime asks it, at each attempt, whether a
-/// fault hits that attempt (``decide(upstream:endpoint:header:)``).
+/// a lowered `chaos.max_duration`, cleared when it turns `chaos.enabled` off). Every runtime asks it,
+/// at each attempt, whether a fault hits that attempt (``decide(upstream:endpoint:header:)``).
 ///
 /// Time comes from the agent's clock, the percent draws from a generator seeded like the runtimes'.
 /// An agent with no active fault pays one atomic load per attempt.
