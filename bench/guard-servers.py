@@ -29,7 +29,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import guard  # noqa: E402
 from benchkit import cleanup, loadavg, log, machine, on_signal, revision, spawn, stop, wait_for  # noqa: E402
 
-CCORE_SWIFT = os.path.join(guard.ROOT, "bench", "out", "guard-ccore-swift")
 CANDIDATES = ("ccore-sync", "ccore-callback", "swift-ccore", "agent")
 
 
@@ -41,7 +40,7 @@ def start(name, tmp, args):
     if name.startswith("ccore-"):
         cmd = [guard.CSERVER, "--socket", sock, "--api", name.split("-", 1)[1]]
     elif name == "swift-ccore":
-        cmd = [CCORE_SWIFT, "--socket", sock, "--threads", str(args.swift_threads)]
+        cmd = [guard.CCORE_SWIFT, "--socket", sock, "--threads", str(args.swift_threads)]
     else:
         config = os.path.join(tmp, "levee.yaml")
         with open(config, "w") as f:
@@ -105,11 +104,7 @@ def main():
     guard.ensure_tools()
     if not shutil.which("swiftc"):
         sys.exit("swiftc is missing: the Swift spike cannot be built")
-    sources = [os.path.join(guard.HERE, p) for p in ("client.cc", "cserver.cc", "build.sh", "ccore-swift/main.swift")]
-    outputs = (guard.CLIENT, guard.CSERVER, CCORE_SWIFT)
-    if not all(os.path.exists(o) and os.path.getmtime(o) >= max(map(os.path.getmtime, sources)) for o in outputs):
-        log("building bench/out/guard-client, guard-cserver and guard-ccore-swift")
-        guard.run([os.path.join(guard.HERE, "build.sh")], timeout=600)
+    guard.build_client()
 
     results = {n: [] for n in names}
     for r in range(args.rounds):

@@ -67,6 +67,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.join(ROOT, "bench", "guard")
 CLIENT = os.path.join(ROOT, "bench", "out", "guard-client")
 CSERVER = os.path.join(ROOT, "bench", "out", "guard-cserver")
+CCORE_SWIFT = os.path.join(ROOT, "bench", "out", "guard-ccore-swift")
 BODY = "levee bench: a small fixed body\n"
 
 
@@ -94,13 +95,14 @@ def ensure_tools():
 
 
 def build_client():
-    """Builds the load client and the C-core Ping server when missing or older than their sources."""
-    sources = [os.path.join(HERE, name) for name in ("client.cc", "cserver.cc", "build.sh")]
+    """Builds the load client and the C-core Ping servers (C++, and the Swift spike on the C API) when
+    missing or older than their sources."""
+    sources = [os.path.join(HERE, name) for name in ("client.cc", "cserver.cc", "build.sh", "ccore-swift/main.swift")]
     sources.append(os.path.join(ROOT, "proto", "levee", "v1", "guard.proto"))
     newest = max(os.path.getmtime(src) for src in sources)
-    if all(os.path.exists(b) and os.path.getmtime(b) >= newest for b in (CLIENT, CSERVER)):
+    if all(os.path.exists(b) and os.path.getmtime(b) >= newest for b in (CLIENT, CSERVER, CCORE_SWIFT)):
         return
-    log("building bench/out/guard-client and bench/out/guard-cserver")
+    log("building bench/out/guard-client, guard-cserver and guard-ccore-swift")
     run([os.path.join(HERE, "build.sh")], timeout=600)
 
 
