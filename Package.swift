@@ -43,6 +43,11 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
+        // gRPC's C core (Debian libgrpc-dev): the Guard server's transport (`listen.guard_server: core`).
+        .systemLibrary(
+            name: "CGRPCCore",
+            providers: [.apt(["libgrpc-dev"])]
+        ),
         // Pure policy state machines: no I/O, time and randomness are parameters.
         .target(
             name: "LeveePolicy",
@@ -125,6 +130,7 @@ let package = Package(
         .target(
             name: "LeveeAgent",
             dependencies: [
+                "CGRPCCore",
                 "LeveeAPI",
                 "LeveeClock",
                 "LeveeConfiguration",

@@ -64,7 +64,7 @@ extension AgentConfiguration {
         }
         if let section = try top.section(
             "listen",
-            keys: ["socket", "admin_socket", "http", "proxy", "proxy_socket", "allow", "admin_allow"]
+            keys: ["socket", "admin_socket", "http", "proxy", "proxy_socket", "guard_server", "allow", "admin_allow"]
                 + ListenerLimits.keys
         ) {
             configuration.listen = try ListenConfiguration(decoding: section, over: configuration.listen)
@@ -181,6 +181,7 @@ extension ListenConfiguration {
                 throw node.error(expected: "a path other than listen.socket's and listen.admin_socket's")
             }
         }
+        try section.read("guard_server", into: &guardServer)
         if let node = section["max_message_size"] { limits.maxMessageSize = try Self.size(node) }
         if let node = section["max_streams_per_connection"] {
             limits.maxStreamsPerConnection = try Self.count(node, in: 1...65536)

@@ -15,6 +15,9 @@ public struct ListenConfiguration: Sendable, Hashable {
     public var proxy: String?
     /// The proxy listener's Unix socket (`listen.proxy_socket`, mode 0660), if any: an absolute path.
     public var proxySocket: String?
+    /// What serves the Guard API on `socket` (`listen.guard_server`): gRPC's C core unless the file
+    /// says `grpc_swift`.
+    public var guardServer = GuardServerKind.core
     /// Limits on what callers control: message, header and body sizes, streams and connections,
     /// idle and read timeouts (``ListenerLimits``).
     public var limits = ListenerLimits()
@@ -75,4 +78,15 @@ public struct ListenConfiguration: Sendable, Hashable {
         }
         return ListenConfiguration(socket: "\(directory)/levee.sock", adminSocket: "\(directory)/admin.sock")
     }
+}
+
+/// What serves the Guard API (`listen.guard_server`): the same contract either way (the one difference:
+/// the core words a message over `listen.max_message_size` itself, "Received message larger than max
+/// (N vs. M)"; both answer `RESOURCE_EXHAUSTED`).
+public enum GuardServerKind: String, Sendable, Hashable, CaseIterable {
+    /// grpc-swift-2 on SwiftNIO's HTTP/2.
+    case grpcSwift = "grpc_swift"
+    /// gRPC's C core (libgrpc), driven from one thread; `Ping` and `Release` answered on it. About a
+    /// third of grpc-swift-2's CPU per RPC (`docs/benchmarks.md`).
+    case core
 }

@@ -94,6 +94,17 @@ struct BuiltInConfigurationTests {
         }
     }
 
+    @Test("listen.guard_server: core by default, grpc_swift (or grpc-swift) on request, anything else named")
+    func guardServer() throws {
+        #expect(try parse("service: x\n").listen.guardServer == .core)
+        #expect(AgentConfiguration.builtIn(environment: [:], uid: 0).listen.guardServer == .core)
+        #expect(try parse("listen:\n  guard_server: grpc_swift\n").listen.guardServer == .grpcSwift)
+        #expect(try parse("listen:\n  guard_server: grpc-swift\n").listen.guardServer == .grpcSwift)
+        let bad = try #require(parseError("listen:\n  guard_server: nginx\n"))
+        #expect("\(bad)".contains("listen.guard_server"))
+        #expect("\(bad)".contains("one of grpc_swift, core"))
+    }
+
     @Test func emptyGossipSectionTakesDefaults() throws {
         #expect(try parse("gossip:\n").gossip == .defaults)
         #expect(try parse("service: x\n").gossip == nil)

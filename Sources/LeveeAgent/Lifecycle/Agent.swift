@@ -157,14 +157,35 @@ public struct Agent: Sendable {
             throw error
         }
 
-        let guardServer = GRPCServer(
-            transport: .http2NIOPosix(
-                listeningSocketDescriptor: Int(guardSocket.descriptor),
-                transportSecurity: .plaintext,
-                config: Self.serverConfig(gate: gate("guard", appAllowList), limits: limits("guard"))
-            ),
-            services: [GuardService(registry: registry, clock: clock)]
-        )
+        let guardService = GuardService(registry: registry, clock: clock)
+        let guardServer: any Service
+        let handlerExecutor = EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)
+        switch configuration.listen.guardServer {
+        case .grpcSwift:
+            guardServer = ServerService(
+                server: GRPCServer(
+                    transport: .http2NIOPosix(
+                        listeningSocketDescriptor: Int(guardSocket.descriptor),
+                        transportSecurity: .plaintext,
+                        config: Self.serverConfig(gate: gate("guard", appAllowList), limits: limits("guard"))
+                    ),
+                    services: [guardService]
+                ),
+                socket: guardSocket,
+                logger: logger,
+                handlerExecutor: handlerExecutor
+            )
+        case .core:
+            guardServer = CoreGuardServer(
+                service: guardService,
+                socket: guardSocket,
+                gate: gate("guard", appAllowList),
+                limits: limits("guard"),
+                logger: logger,
+                drainTimeout: drainTimeout,
+                handlerExecutor: handlerExecutor
+            )
+        }
         let notifier = SystemdNotifier.fromProcessEnvironment()
         let reloader = Reloader(registry: registry, logger: logger, notifier: notifier, load: load)
         let adminServer = GRPCServer(
@@ -217,12 +238,7 @@ public struct Agent: Sendable {
         if let gossip { services.append(gossip) }
         if let proxyListener { services.append(proxyListener) }
         services += [
-            ServerService(
-                server: guardServer,
-                socket: guardSocket,
-                logger: logger,
-                handlerExecutor: EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)
-            ),
+            guardServer,
             ServerService(server: adminServer, socket: adminSocket, logger: logger, handlerExecutor: nil),
             // Stops before the admin server drains: its runs end (clearing their faults) and so do the
             // RunExperiment streams the admin server would otherwise wait for.
@@ -310,6 +326,7 @@ public struct Agent: Sendable {
             "levee agent listening",
             metadata: [
                 "socket": "\(guardSocket.path)", "admin_socket": "\(adminSocket.path)",
+                "guard_server": "\(configuration.listen.guardServer.rawValue)",
                 "http": "\(httpAddress ?? "off")",
                 "proxy": "\(proxyAddress ?? "off")",
                 "upstreams": "\(configuration.upstreams.count)",

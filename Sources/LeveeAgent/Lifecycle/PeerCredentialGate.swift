@@ -54,6 +54,22 @@ struct PeerCredentials: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Reads the credentials of the peer of the connected socket `descriptor`.
+    static func read(descriptor: Int32) throws(PeerCredentialError) -> PeerCredentials {
+        var credentials = UCred()
+        var length = socklen_t(MemoryLayout<UCred>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else {
+            throw .unreadable(errno: errno)
+        }
+        var slots = [UInt32](repeating: 0, count: maxGroups)
+        var groupsLength = socklen_t(maxGroups * MemoryLayout<UInt32>.size)
+        let groupsRead = slots.withUnsafeMutableBytes {
+            getsockopt(descriptor, SOL_SOCKET, SO_PEERGROUPS, $0.baseAddress, &groupsLength) == 0
+        }
+        let groups = groupsRead ? Array(slots.prefix(Int(groupsLength) / MemoryLayout<UInt32>.size)) : []
+        return PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid, groups: groups)
+    }
+
     var description: String {
         "pid \(pid), uid \(uid), gid \(gid)"
     }
@@ -65,11 +81,14 @@ enum PeerCredentialError: Error, CustomStringConvertible {
     case notASocket
     /// The caller is not on the socket's allow list.
     case refused(PeerCredentials, socket: String)
+    /// `getsockopt(SO_PEERCRED)` failed.
+    case unreadable(errno: Int32)
 
     var description: String {
         switch self {
         case .notASocket: "the connection has no socket to read the caller's credentials from"
         case .refused(let peer, let socket): "\(socket) socket: refused the caller (\(peer))"
+        case .unreadable(let code): "the caller's credentials cannot be read: \(String(cString: strerror(code)))"
         }
     }
 }
@@ -127,6 +146,21 @@ public final class PeerCredentialGate: Sendable {
             channel.close(promise: nil)
             throw error
         }
+    }
+
+    /// Whether the caller at the other end of the connected socket `descriptor` may use the socket;
+    /// a refusal is counted and logged (the caller closes the connection).
+    func admits(descriptor: Int32) -> Bool {
+        guard let list = allowList() else { return true }
+        do {
+            let peer = try PeerCredentials.read(descriptor: descriptor)
+            if list.admits(uid: peer.uid, gid: peer.gid, groups: peer.groups) { return true }
+            refuse(peer)
+        } catch {
+            refusedCounter.increment()
+            logger.warning("\(socket) socket: refused a caller whose credentials cannot be read: \(error)")
+        }
+        return false
     }
 
     private func refuse(_ peer: PeerCredentials) {

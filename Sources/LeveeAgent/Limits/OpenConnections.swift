@@ -21,6 +21,21 @@ final class OpenConnections: Sendable {
         return true
     }
 
+    /// Counts a connection the caller tracks itself (it calls ``closed()`` when it closes) and returns
+    /// true, or returns false when the listener already has `limit` open.
+    func admit() -> Bool {
+        guard count.wrappingAdd(1, ordering: .relaxed).newValue <= limit else {
+            count.wrappingSubtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    /// A connection counted by ``admit()`` has closed.
+    func closed() {
+        count.wrappingSubtract(1, ordering: .relaxed)
+    }
+
     var current: Int { count.load(ordering: .relaxed) }
 }
 

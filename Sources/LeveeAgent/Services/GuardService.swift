@@ -39,14 +39,20 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         guard let header = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }),
             let timeout = GRPCTimeout(headerValue: header)
         else { return .none }
-        return Deadline.after(timeout.duration - Self.rpcDeadlineMargin, from: clock.now())
+        return rpcDeadline(timeLeft: timeout.duration)
+    }
+
+    /// The deadline of a Guard RPC given `timeLeft` (nil: none), less a margin.
+    func rpcDeadline(timeLeft: Duration?) -> Deadline {
+        guard let timeLeft else { return .none }
+        return Deadline.after(timeLeft - Self.rpcDeadlineMargin, from: clock.now())
     }
 
     public func call(request: Levee_V1_CallRequest, context: ServerContext) async throws -> Levee_V1_CallResponse {
         try await call(request, rpcDeadline: .none)
     }
 
-    private func call(_ request: Levee_V1_CallRequest, rpcDeadline: Deadline) async throws -> Levee_V1_CallResponse {
+    func call(_ request: Levee_V1_CallRequest, rpcDeadline: Deadline) async throws -> Levee_V1_CallResponse {
         let upstreamRequest = try Self.upstreamRequest(request)
         let options = GuardedCallOptions(
             timeout: request.timeoutMs > 0 ? .milliseconds(Int64(request.timeoutMs)) : nil,
@@ -84,7 +90,7 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         try await acquire(request, rpcDeadline: .none)
     }
 
-    private func acquire(
+    func acquire(
         _ request: Levee_V1_AcquireRequest,
         rpcDeadline: Deadline
     ) async throws -> Levee_V1_AcquireResponse {
@@ -109,6 +115,10 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         request: Levee_V1_ReleaseRequest,
         context: ServerContext
     ) async throws -> Levee_V1_ReleaseResponse {
+        try release(request)
+    }
+
+    func release(_ request: Levee_V1_ReleaseRequest) throws(RPCError) -> Levee_V1_ReleaseResponse {
         guard !request.permitID.isEmpty else {
             throw RPCError(code: .invalidArgument, message: "permit_id: required (the id Acquire returned)")
         }
@@ -142,6 +152,14 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         response: RPCWriter<Levee_V1_WatchEvent>,
         context: ServerContext
     ) async throws {
+        try await watch(request) { try await response.write($0) }
+    }
+
+    /// Writes the upstreams' states with `write`, then each change, until the task is cancelled.
+    func watch(
+        _ request: Levee_V1_WatchRequest,
+        write: (Levee_V1_WatchEvent) async throws -> Void
+    ) async throws {
         let wanted = Set(request.upstreams)
         for name in wanted where registry.existingRuntime(named: name) == nil {
             throw RPCError(code: .notFound, message: "upstreams: no upstream named \(name)")
@@ -163,7 +181,7 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         first.snapshot = true
         first.upstreams = last.keys.sorted().compactMap { last[$0].map(Levee_V1_UpstreamState.init) }
         first.level = Levee_V1_ServiceLevelState(lastLevel)
-        try await response.write(first)
+        try await write(first)
         while !Task.isCancelled {
             version = await registry.changes.wait(after: version)
             if Task.isCancelled { break }
@@ -176,7 +194,7 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
             event.removed = last.keys.filter { now[$0] == nil }.sorted()
             if level != lastLevel { event.level = Levee_V1_ServiceLevelState(level) }
             if !event.upstreams.isEmpty || !event.removed.isEmpty || event.hasLevel {
-                try await response.write(event)
+                try await write(event)
                 try await clock.sleep(until: clock.now() + watchInterval)
             }
             last = now

@@ -39,10 +39,15 @@ struct AgentHarness: Sendable {
           socket: \(listen.socket)
           admin_socket: \(listen.adminSocket)
           http: \(listen.http ?? "off")
-          proxy: \(listen.proxy ?? "off")\(proxySocket)\(extra.isEmpty ? "" : "\n  \(extra)")
+          proxy: \(listen.proxy ?? "off")\(proxySocket)
+          guard_server: \(listen.guardServer.rawValue)\(extra.isEmpty ? "" : "\n  \(extra)")
         \(yaml)
         """.write(toFile: file, atomically: true, encoding: .utf8)
     }
+
+    /// The Guard server the agents run unless a test says (`LEVEE_TEST_GUARD_SERVER`: `core` or
+    /// `grpc_swift`; unset: the agent's default), so that the whole suite can run against either.
+    static let defaultGuardServer = ProcessInfo.processInfo.environment["LEVEE_TEST_GUARD_SERVER"]
 
     /// Runs `body` against an agent configured by `yaml` (its `listen` section is supplied here). The
     /// HTTP listener takes an ephemeral port unless `http` says otherwise, so that many agents can run
@@ -59,6 +64,10 @@ struct AgentHarness: Sendable {
     ) async throws -> R {
         let directory = try makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        var extra = extra
+        if let kind = defaultGuardServer, !extra.contains(where: { $0.hasPrefix("guard_server:") }) {
+            extra.append("guard_server: \(kind)")
+        }
         let document = """
             listen:
               socket: \(directory)/levee.sock
