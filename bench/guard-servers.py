@@ -6,14 +6,15 @@ candidate in turn, in alternating rounds, with the same C++ load client (bench/g
   ccore-callback  the same, callback API
   swift-ccore     a Swift server on the C core's C API (bench/guard/ccore-swift/, a spike: Ping only),
                   one thread driving one completion queue (`--swift-threads` for more)
-  agent           `levee agent` (grpc-swift-2 on SwiftNIO), the Guard server users have today
+  agent-core      `levee agent` with `listen.guard_server: core`: the Guard server on the C core's C API
+  agent-grpc-swift  `levee agent` with `listen.guard_server: grpc_swift` (grpc-swift-2 on SwiftNIO)
 
 For each: the sequential p50 (one call at a time) and, 32-way (a channel and connection per worker),
 the RPCs per second and the server process's CPU per RPC (user + system, /proc). Then medians with
 the range over the rounds, and each candidate's ratio to the better C-core figure (issue 16's target:
 <= 1.5 x for both). Everything on loopback in a temporary directory; children in their own sessions.
 
-    bench/guard-servers.py [--levee PATH] [--rounds 3] [--only swift-ccore,ccore-sync]
+    bench/guard-servers.py [--levee PATH] [--rounds 3] [--only agent-core,ccore-sync]
 """
 import argparse
 import atexit
@@ -29,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import guard  # noqa: E402
 from benchkit import cleanup, loadavg, log, machine, on_signal, revision, spawn, stop, wait_for  # noqa: E402
 
-CANDIDATES = ("ccore-sync", "ccore-callback", "swift-ccore", "agent")
+CANDIDATES = ("ccore-sync", "ccore-callback", "swift-ccore", "agent-core", "agent-grpc-swift")
 
 
 def start(name, tmp, args):
@@ -45,7 +46,7 @@ def start(name, tmp, args):
         config = os.path.join(tmp, "levee.yaml")
         with open(config, "w") as f:
             f.write(f'service: bench\nlisten: {{ socket: {sock}, admin_socket: {tmp}/admin.sock, http: "off", '
-                    f'proxy: "off" }}\n')
+                    f'proxy: "off", guard_server: {name.split("-", 1)[1].replace("-", "_")} }}\n')
         cmd = [args.levee, "agent", "--config", config, "--log-level", "warning"]
     proc = spawn(cmd, log_path)
 
@@ -91,7 +92,7 @@ def main():
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown or args.rounds < 1:
         sys.exit(f"unknown candidate {unknown} (of {', '.join(CANDIDATES)})" if unknown else "--rounds >= 1")
-    if "agent" in names:
+    if any(n.startswith("agent-") for n in names):
         if not os.access(args.levee, os.X_OK):
             sys.exit(f"no agent binary at {args.levee} (swift build -c release --product levee, or --levee)")
         args.levee = os.path.abspath(args.levee)
