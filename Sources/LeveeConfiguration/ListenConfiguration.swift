@@ -87,6 +87,6 @@ public enum GuardServerKind: String, Sendable, Hashable, CaseIterable {
     /// grpc-swift-2 on SwiftNIO's HTTP/2.
     case grpcSwift = "grpc_swift"
     /// gRPC's C core (libgrpc), driven from one thread; `Ping` and `Release` answered on it. About a
-    /// third of grpc-swift-2's CPU per RPC (`docs/benchmarks.md`).
+    /// fifth of grpc-swift-2's CPU per RPC (`docs/benchmarks.md`).
     case core
 }
