@@ -109,8 +109,14 @@ def main() -> None:
         # Many RPCs at once on one connection (more than the 100 streams a client opens by default).
         with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
             futures = [pool.submit(stub.Call, call_request("echo", b"%d" % i), timeout=30) for i in range(300)]
-            bodies = [future.result().http.body for future in futures]
-        seen["concurrent"] = sum(1 for i, body in enumerate(bodies) if body == b"%d" % i)
+            answers = [future.result() for future in futures]  # an RPC error raises here
+        ok = [(i, answer) for i, answer in enumerate(answers) if answer.outcome == guard_pb2.OUTCOME_OK]
+        seen["concurrent"] = {
+            "answered": len(answers),
+            "ok": len(ok),
+            "wrong_body": sum(1 for i, answer in ok if answer.http.body != b"%d" % i),
+            "outcomes": sorted({guard_pb2.Outcome.Name(answer.outcome) for answer in answers}),
+        }
 
         # A method the service does not have, and bytes that are not the request message.
         try:
