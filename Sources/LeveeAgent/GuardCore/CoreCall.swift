@@ -78,17 +78,28 @@ final class CoreCall: @unchecked Sendable {
         batch.message = CoreBytes.buffer(message)
         withUnsafeTemporaryAllocation(of: grpc_op.self, capacity: 2) { ops in
             var count = 0
-            if !initialMetadataSent {
-                initialMetadataSent = true
-                ops[count] = grpc_op()
-                ops[count].op = GRPC_OP_SEND_INITIAL_METADATA
-                count += 1
-            }
+            appendSends(to: ops, count: &count, message: batch.message)
+            batch.start(ops.baseAddress!, count: count)
+        }
+    }
+
+    /// Appends to `ops` the initial metadata, unless it has gone out already, and `message`, if any.
+    private func appendSends(
+        to ops: UnsafeMutableBufferPointer<grpc_op>,
+        count: inout Int,
+        message: UnsafeMutablePointer<grpc_byte_buffer>?
+    ) {
+        if !initialMetadataSent {
+            initialMetadataSent = true
+            ops[count] = grpc_op()
+            ops[count].op = GRPC_OP_SEND_INITIAL_METADATA
+            count += 1
+        }
+        if let message {
             ops[count] = grpc_op()
             ops[count].op = GRPC_OP_SEND_MESSAGE
-            ops[count].data.send_message.send_message = batch.message
+            ops[count].data.send_message.send_message = message
             count += 1
-            batch.start(ops.baseAddress!, count: count)
         }
     }
 
@@ -97,19 +108,8 @@ final class CoreCall: @unchecked Sendable {
         let batch = CoreBatch(call: self, done: nil)
         withUnsafeTemporaryAllocation(of: grpc_op.self, capacity: 4) { ops in
             var count = 0
-            if !initialMetadataSent {
-                initialMetadataSent = true
-                ops[count] = grpc_op()
-                ops[count].op = GRPC_OP_SEND_INITIAL_METADATA
-                count += 1
-            }
-            if let message = answer.message {
-                batch.message = CoreBytes.buffer(message)
-                ops[count] = grpc_op()
-                ops[count].op = GRPC_OP_SEND_MESSAGE
-                ops[count].data.send_message.send_message = batch.message
-                count += 1
-            }
+            batch.message = answer.message.map(CoreBytes.buffer)
+            appendSends(to: ops, count: &count, message: batch.message)
             ops[count] = grpc_op()
             ops[count].op = GRPC_OP_SEND_STATUS_FROM_SERVER
             ops[count].data.send_status_from_server.status = answer.status
