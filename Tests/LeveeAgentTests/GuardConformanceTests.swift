@@ -17,7 +17,8 @@ struct GuardConformanceTests {
         let echo = try await TestHTTPServer.start()
         echo.behaviour = .echo
         let stall = try await TestHTTPServer.start()
-        stall.behaviour = .stall(.seconds(5), then: .respond(status: 200))
+        // Longer than the client's wait for a slot after its cancels (10 s): only a cancel frees one.
+        stall.behaviour = .stall(.seconds(60), then: .respond(status: 200))
         try await AgentHarness.withAgent(
             yaml: """
                 upstreams:

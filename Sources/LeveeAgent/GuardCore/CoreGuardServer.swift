@@ -3,6 +3,7 @@ import GRPCCore
 import LeveeAPI
 import LeveePolicy
 import Logging
+import NIOCore
 import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
@@ -11,9 +12,10 @@ import Synchronization
 /// socket as the grpc-swift server, at a fraction of its cost per RPC.
 ///
 /// `Ping` and `Release` are answered on the completion queue's thread the moment they arrive: they
-/// never wait. `Call`, `Acquire` and `Watch` run as child tasks of ``run()`` on the handler executor
-/// (the event loops, where the upstream leg runs); a client that cancels one, or lets its deadline
-/// pass, cancels its task.
+/// never wait. A `Call` is a ``LoopCall`` on one of the event loops in turn, where its upstream leg
+/// runs: without a task while it needs only attempts, else in that loop's runner. `Acquire` and
+/// `Watch` run as child tasks of ``run()`` on the handler executor (the event loops). A client that
+/// cancels a call, or lets its deadline pass, cancels its attempt or its task.
 ///
 /// On graceful shutdown the socket file goes, no connection is accepted any more, `Watch` streams
 /// end, and the unary calls in flight finish (up to the drain timeout) before the core closes the
@@ -26,11 +28,17 @@ struct CoreGuardServer: Service {
     let logger: Logger
     let drainTimeout: Duration
     let handlerExecutor: (any TaskExecutor)?
+    /// The loops the `Call`s run on.
+    let group: any EventLoopGroup
 
     func run() async throws {
         let jobs = AsyncStream<CoreJob>.makeStream()
         let streams = OpenStreams()
-        let server = CoreServer(limits: limits, methods: methods(jobs: jobs.continuation, streams: streams))
+        let runners = LoopCallRunners(group: group)
+        let server = CoreServer(
+            limits: limits,
+            methods: methods(jobs: jobs.continuation, streams: streams, runners: runners)
+        )
         let acceptor: CoreAcceptor
         do {
             acceptor = try CoreAcceptor(
@@ -52,6 +60,9 @@ struct CoreGuardServer: Service {
         // wake a second thread for each one.
         await withTaskExecutorPreference(handlerExecutor) {
             await withDiscardingTaskGroup { group in
+                for runner in runners.all {
+                    group.addTask { await runner.run() }
+                }
                 // Off the event loops: stopping the acceptor waits for its thread.
                 group.addTask(executorPreference: globalConcurrentExecutor) {
                     // Cancelled rather than shut down: the same steps, the drain cut short.
@@ -61,6 +72,7 @@ struct CoreGuardServer: Service {
                     streams.endAll()
                     await server.shutdown(drain: Task.isCancelled ? .zero : drainTimeout)
                     jobs.continuation.finish()
+                    for runner in runners.all { runner.finish() }
                 }
                 for await job in jobs.stream {
                     group.addTask { await job.run() }
@@ -71,12 +83,17 @@ struct CoreGuardServer: Service {
 
     private typealias Method = (path: String, handler: CoreServer.Handler)
 
-    private func methods(jobs: AsyncStream<CoreJob>.Continuation, streams: OpenStreams) -> [Method] {
+    private func methods(
+        jobs: AsyncStream<CoreJob>.Continuation,
+        streams: OpenStreams,
+        runners: LoopCallRunners
+    ) -> [Method] {
         let service = service
         return [
-            unary("/levee.v1.Guard/Call", jobs: jobs) { (request: Levee_V1_CallRequest, call: CoreCall) in
-                try await service.call(request, rpcDeadline: service.rpcDeadline(timeLeft: call.timeLeft))
-            },
+            (
+                "/levee.v1.Guard/Call",
+                { call, bytes in Self.startCall(call, bytes, service: service, runners: runners) }
+            ),
             unary("/levee.v1.Guard/Acquire", jobs: jobs) { (request: Levee_V1_AcquireRequest, call: CoreCall) in
                 try await service.acquire(request, rpcDeadline: service.rpcDeadline(timeLeft: call.timeLeft))
             },
@@ -120,6 +137,41 @@ struct CoreGuardServer: Service {
                 }
             ),
         ]
+    }
+
+    /// Starts a `Call` on the next loop: admitted here, driven there, answered from there.
+    private static func startCall(_ call: CoreCall, _ bytes: [UInt8], service: GuardService, runners: LoopCallRunners) {
+        guard let request: Levee_V1_CallRequest = decode(bytes, answering: call) else { return }
+        let prepared: (runtime: UpstreamRuntime, request: UpstreamRequest, options: GuardedCallOptions)
+        do {
+            prepared = try service.prepare(request, rpcDeadline: service.rpcDeadline(timeLeft: call.timeLeft))
+        } catch {
+            call.answer(answer(for: error))
+            return
+        }
+        let runtime = prepared.runtime
+        let registry = service.registry
+        let loopCall = LoopCall(
+            runtime: runtime,
+            progress: runtime.begin(prepared.request, options: prepared.options),
+            runner: runners.next()
+        ) { result in
+            registry.checkIn(runtime)
+            guard let result else {
+                call.answer(.failed(GRPC_STATUS_UNAVAILABLE, "the agent is shutting down"))
+                return
+            }
+            do {
+                call.answer(.ok(try Levee_V1_CallResponse(result).serializedBytes()))
+            } catch {
+                call.answer(answer(for: error))
+            }
+        }
+        let loop = loopCall.loop
+        call.notifyWhenClosed { cancelled in
+            if cancelled { loop.execute { loopCall.cancel() } }
+        }
+        loop.execute { loopCall.step() }
     }
 
     /// A unary method whose handler may wait: run as a child task of ``run()``, cancelled when the
@@ -205,54 +257,6 @@ struct CoreJob: Sendable {
 
     init(_ run: @escaping @Sendable () async -> Void) {
         self.run = run
-    }
-}
-
-/// Lets the completion queue's thread cancel the task that runs a call, when the client cancels it.
-final class CallCancellation: Sendable {
-    /// `UnsafeCurrentTask` is not `Sendable`: it may only be used while its task runs, which the lock
-    /// in ``CallCancellation`` guarantees (the task takes itself out before it returns).
-    private struct RunningTask: @unchecked Sendable {
-        let task: UnsafeCurrentTask
-    }
-
-    private enum State {
-        case waiting
-        case running(RunningTask)
-        case cancelled
-        case finished
-    }
-
-    private let state = Mutex<State>(.waiting)
-
-    /// Runs `body` in the current task; a ``cancel()`` before or during it cancels the task.
-    func run<Result>(_ body: () async throws -> Result) async throws -> Result {
-        withUnsafeCurrentTask { task in
-            guard let task else { return }
-            state.withLock { state in
-                switch state {
-                case .waiting: state = .running(RunningTask(task: task))
-                case .cancelled: task.cancel()
-                case .running, .finished: break
-                }
-            }
-        }
-        defer { state.withLock { $0 = .finished } }
-        return try await body()
-    }
-
-    func cancel() {
-        state.withLock { state in
-            switch state {
-            case .running(let running):
-                running.task.cancel()
-                state = .cancelled
-            case .waiting:
-                state = .cancelled
-            case .cancelled, .finished:
-                break
-            }
-        }
     }
 }
 

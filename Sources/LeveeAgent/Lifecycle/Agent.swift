@@ -183,7 +183,8 @@ public struct Agent: Sendable {
                 limits: limits("guard"),
                 logger: logger,
                 drainTimeout: drainTimeout,
-                handlerExecutor: handlerExecutor
+                handlerExecutor: handlerExecutor,
+                group: MultiThreadedEventLoopGroup.singleton
             )
         }
         let notifier = SystemdNotifier.fromProcessEnvironment()

@@ -19,7 +19,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     static let maxPipelined = 16
 
     private let service: ProxyService
-    private let runner: ProxyCallRunner
+    private let runner: LoopCallRunner
     /// The connection's read and idle timeouts, and the hit counters of the size limits.
     private let limiter: HTTPConnectionLimiter
     private var context: ChannelHandlerContext?
@@ -44,7 +44,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var readHeld = false
     private var closing = false
 
-    init(service: ProxyService, runner: ProxyCallRunner, limiter: HTTPConnectionLimiter) {
+    init(service: ProxyService, runner: LoopCallRunner, limiter: HTTPConnectionLimiter) {
         self.service = service
         self.runner = runner
         self.limiter = limiter

@@ -21,7 +21,7 @@ struct ProxyListener: Service {
     let address: String?
     private let channels: [any Channel]
     private let socket: UnixListeningSocket?
-    private let runners: [ProxyCallRunner]
+    private let runners: LoopCallRunners
     private let service: ProxyService
     private let connections: Connections
 
@@ -51,13 +51,13 @@ struct ProxyListener: Service {
     ) async throws -> ProxyListener? {
         guard listen.proxy != nil || listen.proxySocket != nil else { return nil }
         let service = ProxyService(registry: registry, maxRequestBody: listen.limits.maxRequestBody)
-        let runners = group.makeIterator().map { ProxyCallRunner(loop: $0) }
+        let runners = LoopCallRunners(group: group)
         let connections = Connections()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                let runner = runners.first { $0.loop === channel.eventLoop } ?? runners[0]
+                let runner = runners.runner(for: channel.eventLoop)
                 // The Unix socket's callers must be on `listen.allow`; TCP has no credentials to read.
                 let admitted: EventLoopFuture<Void>
                 if let gate, case .unixDomainSocket = channel.localAddress {
@@ -133,7 +133,7 @@ struct ProxyListener: Service {
     func run() async throws {
         defer { socket?.removeFile() }
         await withDiscardingTaskGroup { group in
-            for runner in runners {
+            for runner in runners.all {
                 group.addTask { await runner.run() }
             }
             group.addTask { [channels, runners, service] in
@@ -142,7 +142,7 @@ struct ProxyListener: Service {
                 try? await gracefulShutdown()
                 for channel in channels { try? await channel.close() }
                 await service.drain()
-                for runner in runners { runner.finish() }
+                for runner in runners.all { runner.finish() }
             }
         }
         // Every call has answered: close the idle connections.

@@ -7,11 +7,8 @@ import Synchronization
 /// What the proxy listener's connections share: the upstreams, the request body limit, and the calls
 /// in flight (so that a drain lets them answer).
 ///
-/// A call is driven on the event loop of the app's connection without a task while it only needs
-/// attempts (the usual case: admitted at once, one attempt): the attempt is a future of that loop's
-/// upstream connection pool, and the answer is written from its callback. A call that must wait (a
-/// backoff before a retry, a queue for a bulkhead slot), or whose upstream has no loop-bound
-/// executor, is handed to the loop's ``ProxyCallRunner``, where the runtime's async driver finishes it.
+/// Each call is a ``LoopCall`` on the event loop of the app's connection: without a task while it
+/// only needs attempts, its answer written from the callback of its attempt's future.
 final class ProxyService: Sendable {
     let registry: UpstreamRegistry
     /// `listen.max_request_body`.
@@ -31,7 +28,7 @@ final class ProxyService: Sendable {
     /// listener drains, a new call is 503.
     func answer(
         _ request: ProxyRequest,
-        runner: ProxyCallRunner,
+        runner: LoopCallRunner,
         completion: @escaping @Sendable (ProxyAnswer) -> Void
     ) {
         guard !draining.load(ordering: .relaxed) else {
@@ -46,14 +43,14 @@ final class ProxyService: Sendable {
             return
         }
         inFlight.add(1, ordering: .relaxed)
-        let call = ProxyCall(
+        let call = LoopCall(
             runtime: runtime,
             progress: runtime.begin(.http(request.request), options: request.options),
-            request: request.request,
             runner: runner
-        ) { [self] answer in
+        ) { [self] result in
             registry.checkIn(runtime)
-            completion(answer)
+            // No result only when the agent is cancelled rather than drained: it is going away.
+            completion(result.map(ProxyAnswer.init) ?? .refusal(.serviceUnavailable, "the agent is shutting down"))
             if inFlight.subtract(1, ordering: .relaxed).newValue == 0, draining.load(ordering: .relaxed) {
                 ended.notify()
             }

@@ -30,8 +30,23 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         request: ServerRequest<Levee_V1_CallRequest>,
         context: ServerContext
     ) async throws -> ServerResponse<Levee_V1_CallResponse> {
-        let response = try await call(request.message, rpcDeadline: rpcDeadline(of: request.metadata))
+        let response = try await Self.cancelledWithRPC {
+            try await call(request.message, rpcDeadline: rpcDeadline(of: request.metadata))
+        }
         return ServerResponse(message: response)
+    }
+
+    /// Runs `body`, cancelling its task when grpc-swift cancels the RPC (the client cancelled it, or
+    /// its deadline passed): grpc-swift-2 signals that through the server context's handle, not by
+    /// cancelling the handler's task, and only a cancelled task gives back what it holds (a bulkhead
+    /// slot, a queue place) before its upstream answers.
+    private static func cancelledWithRPC<Result>(_ body: () async throws -> Result) async throws -> Result {
+        let cancellation = CallCancellation()
+        return try await withRPCCancellationHandler {
+            try await cancellation.run(body)
+        } onCancelRPC: {
+            cancellation.cancel()
+        }
     }
 
     /// The deadline of the Guard RPC itself (`grpc-timeout`), less a margin.
@@ -53,6 +68,18 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
     }
 
     func call(_ request: Levee_V1_CallRequest, rpcDeadline: Deadline) async throws -> Levee_V1_CallResponse {
+        let call = try prepare(request, rpcDeadline: rpcDeadline)
+        defer { registry.checkIn(call.runtime) }
+        return Levee_V1_CallResponse(await call.runtime.call(call.request, options: call.options))
+    }
+
+    /// What a `Call` runs: its upstream's runtime, checked out of the registry (the caller checks it
+    /// in when the call has ended), the request and its options. Throws the RPC's error for a
+    /// malformed request or an unknown upstream.
+    func prepare(
+        _ request: Levee_V1_CallRequest,
+        rpcDeadline: Deadline
+    ) throws(RPCError) -> (runtime: UpstreamRuntime, request: UpstreamRequest, options: GuardedCallOptions) {
         let upstreamRequest = try Self.upstreamRequest(request)
         let options = GuardedCallOptions(
             timeout: request.timeoutMs > 0 ? .milliseconds(Int64(request.timeoutMs)) : nil,
@@ -62,13 +89,8 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
             cacheKey: request.cacheKey
         )
         do {
-            let result = try await registry.withRuntime(
-                named: request.upstream,
-                protocolKind: upstreamRequest.protocolKind
-            ) {
-                await $0.call(upstreamRequest, options: options)
-            }
-            return Levee_V1_CallResponse(result)
+            let runtime = try registry.checkOut(named: request.upstream, protocolKind: upstreamRequest.protocolKind)
+            return (runtime, upstreamRequest, options)
         } catch {
             throw RPCError(error)
         }
@@ -79,7 +101,9 @@ public struct GuardService: Levee_V1_Guard.SimpleServiceProtocol {
         request: ServerRequest<Levee_V1_AcquireRequest>,
         context: ServerContext
     ) async throws -> ServerResponse<Levee_V1_AcquireResponse> {
-        let response = try await acquire(request.message, rpcDeadline: rpcDeadline(of: request.metadata))
+        let response = try await Self.cancelledWithRPC {
+            try await acquire(request.message, rpcDeadline: rpcDeadline(of: request.metadata))
+        }
         return ServerResponse(message: response)
     }
 

@@ -8,8 +8,8 @@ public import NIOPosix
 /// pools per endpoint and per event loop, bodies as `ByteBuffer`s from end to end, no URL built and
 /// parsed again.
 ///
-/// A request made on one of the group's event loops (a Guard handler or the proxy listener, which run
-/// on the loop of the app's connection) goes out on a connection of that same loop, and its answer is
+/// A request made on one of the group's event loops (a ``LoopCall`` of the proxy listener or the Guard
+/// server, or a Guard handler's task) goes out on a connection of that same loop, and its answer is
 /// read there: no thread hop. A request made elsewhere (a health check) is handed to a loop.
 ///
 /// A refused connect fails the attempt at once (no retry inside the executor: the runtime retries on
@@ -83,18 +83,18 @@ public final class HTTP1Executor: UpstreamExecutor {
     }
 
     /// Starts an attempt on the pool of the event loop the caller runs on, for a caller that drives
-    /// its call on that loop (the proxy listener); nil when the caller is not on one of the group's
-    /// loops. The future completes on that loop.
-    func executeOnCurrentLoop(
+    /// its call on that loop (``LoopCall``); nil when the caller is not on one of the group's loops.
+    /// The exchange's future completes on that loop; cancelling the exchange (on that loop) ends it.
+    func startOnCurrentLoop(
         _ request: HTTPUpstreamRequest,
         on endpoint: EndpointAddress,
         timeout: Duration,
         remaining: Duration
-    ) -> EventLoopFuture<AttemptResult>? {
+    ) -> HTTP1Exchange? {
         guard let pool = currentPool() else { return nil }
         let exchange = HTTP1Exchange(promise: pool.loop.makePromise())
         pool.execute(request, on: endpoint, timeout: timeout, remaining: remaining, exchange: exchange)
-        return exchange.promise.futureResult
+        return exchange
     }
 
     public func shutdown() async {

@@ -1,13 +1,13 @@
 import NIOCore
 
-/// Runs the proxied calls of one event loop that must wait (a backoff before a retry, a queue for a
-/// bulkhead slot), as child tasks of one task group, each on that loop, so that the call's answer is
-/// written from the connection's own thread. (A call that needs only attempts never comes here: see
-/// ``ProxyCall``.)
+/// Runs the calls of one event loop that must wait (a backoff before a retry, a queue for a bulkhead
+/// slot), as child tasks of one task group, each on that loop, so that the call's answer is given
+/// from the loop's own thread. (A call that needs only attempts never comes here: see ``LoopCall``.)
 ///
-/// The group belongs to the listener's service, so every call is owned: when the listener drains, it
-/// waits for the calls in flight, then ``finish()`` ends ``run()``.
-final class ProxyCallRunner: Sendable {
+/// The group belongs to the listener's service (the proxy listener, the Guard server), so every call
+/// is owned: when the listener drains, it waits for the calls in flight, then ``finish()`` ends
+/// ``run()``.
+final class LoopCallRunner: Sendable {
     typealias Call = @Sendable () async -> Void
 
     let executor: SingleEventLoopTaskExecutor
