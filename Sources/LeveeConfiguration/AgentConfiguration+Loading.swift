@@ -297,7 +297,7 @@ extension PeerAllowList {
 extension GossipConfiguration {
     static let keys = [
         "name", "bind", "advertise", "join", "encrypt_key", "profile", "share", "quorum", "service_address",
-        "health_ttl",
+        "health_ttl", "suspect_after",
     ]
 
     init(decoding section: ConfigurationSection) throws(ConfigurationFileError) {
@@ -351,6 +351,11 @@ extension GossipConfiguration {
         try section.read("quorum", into: &quorum, expected: quorumExpected)
         if let node = section["quorum"], !(1...Self.maximumQuorum).contains(quorum) {
             throw node.error(expected: quorumExpected)
+        }
+        let suspectExpected = "an integer from 0 (never) to \(Self.maximumSuspectAfter)"
+        try section.read("suspect_after", into: &suspectAfter, expected: suspectExpected)
+        if let node = section["suspect_after"], !(0...Self.maximumSuspectAfter).contains(suspectAfter) {
+            throw node.error(expected: suspectExpected)
         }
     }
 

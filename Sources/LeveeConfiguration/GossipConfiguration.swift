@@ -32,6 +32,11 @@ public struct GossipConfiguration: Sendable, Hashable {
     /// How long a peer's `levee-health` report counts (`health_ttl`, default 30s); agents repeat the
     /// reports of breakers still open well within it.
     public var healthTTL: Duration
+    /// How many failed attempts in a row (since the last success) make an agent suspect an upstream
+    /// (`suspect_after`, default 5; 0: never). It tells its peers at once; under `follow`, a CLOSED
+    /// breaker opens when its own streak is that long and `quorum` live peers suspect the upstream too
+    /// (or report it open), long before each window alone would reach its failure rate.
+    public var suspectAfter: Int
 
     public init(
         name: String? = nil,
@@ -43,7 +48,8 @@ public struct GossipConfiguration: Sendable, Hashable {
         share: String = "advisory",
         quorum: Int = 1,
         serviceAddress: String? = nil,
-        healthTTL: Duration = .seconds(30)
+        healthTTL: Duration = .seconds(30),
+        suspectAfter: Int = 5
     ) {
         self.name = name
         self.bind = bind
@@ -55,6 +61,7 @@ public struct GossipConfiguration: Sendable, Hashable {
         self.quorum = quorum
         self.serviceAddress = serviceAddress
         self.healthTTL = healthTTL
+        self.suspectAfter = suspectAfter
     }
 
     /// The defaults of a `gossip:` section with no keys.
@@ -68,6 +75,13 @@ public struct GossipConfiguration: Sendable, Hashable {
 
     /// The spellings of `share`.
     public static let shareModes = ["off", "advisory", "follow"]
+
+    /// The largest `suspect_after` accepted.
+    public static let maximumSuspectAfter = 1000
+
+    /// How long a peer's suspicion counts: a streak of failures is news of the moment, not of the
+    /// last `health_ttl` (a peer whose breaker opens reports that, and repeats it).
+    public static let suspicionTTL = Duration.seconds(5)
 
     /// The largest `quorum` accepted.
     public static let maximumQuorum = 1000

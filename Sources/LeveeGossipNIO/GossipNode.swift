@@ -211,16 +211,25 @@ public final class GossipNode: Service, Sendable {
     }
 
     /// Sends a user event to the pool (serf `UserEvent`); `coalesce: false` asks agents to deliver it
-    /// at once. Throws `rejected` when name and payload exceed the size limit, `notAlive` while
+    /// at once. `urgent` sends it in a gossip round now rather than on the next one (up to a gossip
+    /// interval away). Throws `rejected` when name and payload exceed the size limit, `notAlive` while
     /// leaving.
-    public func sendUserEvent(name: String, payload: [UInt8], coalesce: Bool = false) throws {
+    public func sendUserEvent(name: String, payload: [UInt8], coalesce: Bool = false, urgent: Bool = false) throws {
         try core.compute { (pool, now) throws(GossipNodeError) in
             do throws(SerfError) {
-                return ((), try pool.sendUserEvent(name: name, payload: payload, coalesce: coalesce, now: now))
+                var effects = try pool.sendUserEvent(name: name, payload: payload, coalesce: coalesce, now: now)
+                if urgent { effects += pool.gossipNow(now: now) }
+                return ((), effects)
             } catch {
                 throw GossipNodeError(error.code == .notAlive ? .notAlive : .rejected, error.detail)
             }
         }
+    }
+
+    /// A gossip round now, out of turn: passes on at once what the broadcast queues hold, such as a
+    /// user event just received that peers should not wait a gossip interval for.
+    public func gossipNow() {
+        try? core.compute { (pool, now) throws(GossipNodeError) in ((), pool.gossipNow(now: now)) }
     }
 
     /// Sends a query to the pool (serf `Query`) and returns the responses that arrived within

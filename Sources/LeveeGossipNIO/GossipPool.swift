@@ -169,6 +169,13 @@ struct GossipPool: Sendable {
         return effects
     }
 
+    /// A gossip round now, out of turn (``MembershipInstance/gossipNow(now:using:)``).
+    mutating func gossipNow(now: Instant) -> [GossipEffect] {
+        var effects: [GossipEffect] = []
+        apply(membership.gossipNow(now: now, using: &random), now: now, into: &effects)
+        return effects
+    }
+
     /// serf serf.go `Query`: sends a query; its answers come back as `.queryAnswered` effects.
     mutating func query(
         name: String,

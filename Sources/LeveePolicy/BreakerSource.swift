@@ -3,7 +3,8 @@
 public enum BreakerSource: Hashable, Sendable, CaseIterable {
     /// The agent's own calls (or the breaker's own clock: OPEN → HALF_OPEN).
     case local
-    /// Peers in the gossip pool reported the upstream sick (`share: follow`).
+    /// Peers in the gossip pool reported the upstream sick (`share: follow`), alone or with this
+    /// agent's own failures in a row.
     case peers
     /// An operator forced the breaker open or closed.
     case `operator`
@@ -13,7 +14,7 @@ public enum BreakerSource: Hashable, Sendable, CaseIterable {
     public init(_ cause: CircuitBreaker.Cause) {
         switch cause {
         case .forced: self = .operator
-        case .peersReportedOpen: self = .peers
+        case .peersReportedOpen, .corroborated: self = .peers
         default: self = .local
         }
     }

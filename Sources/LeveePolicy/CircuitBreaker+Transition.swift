@@ -61,6 +61,10 @@ extension CircuitBreaker {
         /// Peers in the gossip pool (the associated count, at least the quorum) reported the upstream's
         /// breaker open (`openOnPeerReports(_:now:)`, share: follow).
         case peersReportedOpen(Int)
+        /// This agent's last `streak` outcomes failed, and `peers` agents of the pool (at least the
+        /// quorum) saw failures in a row too or report the breaker open (`openOnCorroboration`,
+        /// share: follow).
+        case corroborated(streak: Int, peers: Int)
 
         public var description: String {
             switch self {
@@ -72,6 +76,8 @@ extension CircuitBreaker {
             case .forced: "forced by an operator"
             case .reset: "reset by an operator"
             case .peersReportedOpen(let count): "\(count) peers reported it open"
+            case .corroborated(let streak, let peers):
+                "\(streak) failures in a row here, and \(peers) peers saw failures in a row or opened it"
             }
         }
     }

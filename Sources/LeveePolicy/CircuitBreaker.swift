@@ -37,6 +37,11 @@ public struct CircuitBreaker: Sendable {
     /// Permits carry it so that results from an earlier period are told apart (see `Permit`).
     public private(set) var generation: UInt64
 
+    /// The failures recorded one after another while CLOSED, since the last success (or the last
+    /// transition): the first sign of a sick upstream, long before the window's rate says so. Gossip
+    /// shares it as suspicion (`openOnCorroboration(peers:suspectAfter:now:)`).
+    public private(set) var failureStreak = 0
+
     /// Makes a CLOSED breaker with an empty window, after validating `configuration`.
     public init(configuration: CircuitBreakerConfiguration = .defaults) throws(ConfigurationError) {
         try configuration.validate()
@@ -131,11 +136,13 @@ public struct CircuitBreaker: Sendable {
         switch phase {
         case .closed:
             window.record(isFailure: isFailure, isSlow: isSlow, now: now)
+            failureStreak = isFailure ? failureStreak + 1 : 0
             guard let cause = tripCause(window.totals, minCalls: configuration.minCalls) else { return nil }
             return move(to: .open(Open(openedAt: now, duration: configuration.openFor)), at: now, cause: cause)
 
         case .forcedClosed:
             window.record(isFailure: isFailure, isSlow: isSlow, now: now)
+            failureStreak = isFailure ? failureStreak + 1 : 0
             return nil
 
         case .halfOpen(var halfOpen):
@@ -208,6 +215,25 @@ public struct CircuitBreaker: Sendable {
             to: .open(Open(openedAt: now, duration: configuration.openFor)),
             at: now,
             cause: .peersReportedOpen(peers)
+        )
+    }
+
+    /// Opens a CLOSED breaker whose last `suspectAfter` (or more) outcomes all failed, because `peers`
+    /// agents of the pool (at least the quorum, counted by the caller) saw the same in the last moments
+    /// or report the breaker open: the fleet's evidence together, where each agent's window alone would
+    /// need its own `min_calls` and failure rate (DESIGN.md, "Gossip", share: follow). An ordinary OPEN
+    /// for `open_for`, as ``openOnPeerReports(_:now:)``.
+    ///
+    /// - Returns: the transition, or `nil` when the breaker is not CLOSED, the streak is shorter, or
+    ///   `suspectAfter` is 0 (suspicion off).
+    public mutating func openOnCorroboration(peers: Int, suspectAfter: Int, now: Instant) -> Transition? {
+        guard case .closed = phase, suspectAfter > 0, failureStreak >= suspectAfter else { return nil }
+        let streak = failureStreak
+        window.removeAll()
+        return move(
+            to: .open(Open(openedAt: now, duration: configuration.openFor)),
+            at: now,
+            cause: .corroborated(streak: streak, peers: peers)
         )
     }
 
@@ -286,6 +312,7 @@ public struct CircuitBreaker: Sendable {
         let from = phase.state
         phase = next
         generation &+= 1
+        failureStreak = 0
         return Transition(from: from, to: next.state, at: now, cause: cause)
     }
 

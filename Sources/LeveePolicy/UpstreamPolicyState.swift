@@ -82,6 +82,16 @@ public struct UpstreamPolicyState: Sendable {
         note(breaker.openOnPeerReports(peers, now: now))
     }
 
+    /// Opens a CLOSED breaker on this agent's failures in a row and `peers` live peers' suspicion or
+    /// reports (`share: follow`).
+    public mutating func openOnCorroboration(
+        peers: Int,
+        suspectAfter: Int,
+        now: Instant
+    ) -> CircuitBreaker.Transition? {
+        note(breaker.openOnCorroboration(peers: peers, suspectAfter: suspectAfter, now: now))
+    }
+
     @discardableResult
     private mutating func note(_ transition: CircuitBreaker.Transition?) -> CircuitBreaker.Transition? {
         if let transition { breakerSource = BreakerSource(transition.cause) }

@@ -96,6 +96,64 @@ struct FleetTests {
         try await payments.stop()
     }
 
+    @Test(
+        "With share: follow, agents that each see a few failures in a row open on each other's suspicion, long before their windows would"
+    )
+    func suspicionCorroboratedOpensBreakersEarly() async throws {
+        let payments = try await TestHTTPServer.start()
+        // A window of 100 that holds 20 successes needs 20 failures to reach 50 %; the suspicion of
+        // three in a row, corroborated by a peer's, opens it after three.
+        func yaml(_ name: String, join: String?) -> String {
+            """
+            service: orders
+            upstreams:
+              payments:
+                endpoints: ["\(payments.address)"]
+                retry: { max_attempts: 1 }
+                breaker: { window: { kind: count, size: 100 }, min_calls: 20, failure_rate: 50, open_for: 30s }
+            gossip:
+              name: \(name)
+              bind: 127.0.0.1:0
+              profile: lan
+              share: follow
+              quorum: 1
+              suspect_after: 3
+            \(join.map { "  join: [\"\($0)\"]" } ?? "")
+            """
+        }
+        try await AgentHarness.withAgent(yaml: yaml("agent-a", join: nil)) { a in
+            let seed = try #require(try await a.agent.gossip?.node.localAddress())
+            try await AgentHarness.withAgent(yaml: yaml("agent-b", join: "127.0.0.1:\(seed.port ?? 0)")) { b in
+                for agent in [a, b] {
+                    try await eventually("both agents see two members alive") {
+                        let members = try await agent.admin.members(Levee_V1_MembersRequest()).members
+                        return members.filter { $0.status == "alive" }.count == 2
+                    }
+                    for _ in 0..<20 { _ = try await agent.call("payments", "GET", "/charge") }
+                }
+                payments.behaviour = .respond(status: 503, body: "sick")
+                let healthy = payments.requestCount
+
+                // A alone: three failures in a row make it suspect Payments, but no peer agrees yet.
+                for _ in 0..<3 { _ = try await a.call("payments", "GET", "/charge") }
+                #expect(try await a.breaker("payments") == .closed)
+
+                // B sees the same: with A's suspicion, its third failure in a row opens its breaker (or,
+                // if A's word is still on its way, its arrival does); B's suspicion opens A's.
+                for _ in 0..<3 { _ = try await b.call("payments", "GET", "/charge") }
+                for agent in [a, b] {
+                    try await eventually("the breaker opens on the corroborated suspicion", timeout: .seconds(5)) {
+                        try await agent.breaker("payments") == .open
+                    }
+                    #expect(try await agent.upstream("payments").breaker.source == .peers)
+                }
+                #expect(payments.requestCount - healthy == 6)
+                #expect(try await a.call("payments", "GET", "/charge").outcome == .circuitOpen)
+            }
+        }
+        try await payments.stop()
+    }
+
     @Test("endpoints: { discover: SERVICE } follows the live members whose svc tag matches, at their addr tag")
     func discovery() async throws {
         let inventory = try await TestHTTPServer.start()

@@ -10,6 +10,7 @@ struct HealthReportTests {
         .breaker(node: "agent-b", upstream: "payments", open: false),
         .endpoint(node: "agent-a", upstream: "payments", endpoint: "10.0.0.1:8080", ejected: true),
         .endpoint(node: "a", upstream: "b", endpoint: "[::1]:80", ejected: false),
+        .suspect(node: "agent-a", upstream: "payments", streak: 5),
     ])
     func roundTrips(_ report: HealthReport) {
         #expect(HealthReport(payload: report.payload) == report)
@@ -23,6 +24,7 @@ struct HealthReportTests {
     @Test(arguments: [
         "", "v1", "v2 breaker a b open", "v1 breaker a b maybe", "v1 breaker a b", "v1 breaker a b open extra",
         "v1 endpoint a b c gone", "v1  breaker a b open", "v1 fuse a b open", String(repeating: "x", count: 600),
+        "v1 suspect a b", "v1 suspect a b 0", "v1 suspect a b -3", "v1 suspect a b many", "v1 suspect a b 5 extra",
     ])
     func malformedPayloadsAreRefused(_ text: String) {
         #expect(HealthReport(payload: Array(text.utf8)) == nil)
@@ -51,5 +53,24 @@ struct HealthReportTests {
         #expect(board.peersReportingOpen("payments", live: ["a", "b"], now: clock.now) == [])
         board.expire(now: clock.now)
         #expect(board.peersReportingOpen("inventory", live: ["d"], now: clock.now) == [])
+    }
+
+    @Test func suspicionsCountForAShortTimeAndAVerdictEndsThem() {
+        var clock = ManualClock()
+        var board = PeerHealthBoard(ttl: .seconds(30), suspicionTTL: .seconds(5))
+        board.record(.suspect(node: "a", upstream: "payments", streak: 5), now: clock.now)
+        board.record(.suspect(node: "b", upstream: "payments", streak: 7), now: clock.now)
+        board.record(.suspect(node: "c", upstream: "inventory", streak: 5), now: clock.now)
+        #expect(board.peersSuspecting("payments", live: ["a", "b", "c"], now: clock.now) == ["a", "b"])
+        #expect(board.peersSuspecting("payments", live: ["b"], now: clock.now) == ["b"])
+        // A breaker report is the peer's verdict: its suspicion ends.
+        board.record(.breaker(node: "a", upstream: "payments", open: true), now: clock.now)
+        #expect(board.peersSuspecting("payments", live: ["a", "b"], now: clock.now) == ["b"])
+        #expect(board.peersReportingOpen("payments", live: ["a", "b"], now: clock.now) == ["a"])
+        clock.advance(by: .seconds(5))
+        #expect(board.peersSuspecting("payments", live: ["a", "b"], now: clock.now) == [])
+        board.expire(now: clock.now)
+        #expect(board.peersSuspecting("inventory", live: ["c"], now: clock.now) == [])
+        #expect(board.peersReportingOpen("payments", live: ["a"], now: clock.now) == ["a"])
     }
 }

@@ -123,6 +123,7 @@ struct BuiltInConfigurationTests {
                   profile: wan
                   share: follow
                   quorum: 3
+                  suspect_after: 8
                 """
             ).gossip
         )
@@ -136,7 +137,8 @@ struct BuiltInConfigurationTests {
                     encryptKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
                     profile: "wan",
                     share: "follow",
-                    quorum: 3
+                    quorum: 3,
+                    suspectAfter: 8
                 )
         )
         #expect(gossip.encryptKeyBytes == Array(0..<32))
@@ -151,6 +153,11 @@ struct BuiltInConfigurationTests {
     func encryptKeySplitByLineBreaks(yaml: String) throws {
         let gossip = try #require(try parse(yaml).gossip)
         #expect(gossip.encryptKeyBytes == Array(0..<16))
+    }
+
+    @Test func suspicionIsOnByDefaultAndZeroTurnsItOff() throws {
+        #expect(try parse("gossip: {}\n").gossip?.suspectAfter == 5)
+        #expect(try parse("gossip: { suspect_after: 0 }\n").gossip?.suspectAfter == 0)
     }
 
     @Test func bindMayUsePortZero() throws {

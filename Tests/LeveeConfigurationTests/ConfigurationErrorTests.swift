@@ -402,6 +402,14 @@ struct ConfigurationErrorTests {
             value: "0"
         ),
         BadDocument(
+            name: "gossip suspect_after",
+            yaml: "gossip:\n  suspect_after: -1\n",
+            keyPath: "gossip.suspect_after",
+            line: 2,
+            expected: "an integer from 0 (never) to 1000",
+            value: "-1"
+        ),
+        BadDocument(
             name: "gossip join entry",
             yaml: "gossip:\n  join: [\"10.0.0.2:7946\", \"not an address\"]\n",
             keyPath: "gossip.join[1]",

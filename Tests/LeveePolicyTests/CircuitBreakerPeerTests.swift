@@ -49,4 +49,64 @@ struct CircuitBreakerPeerTests {
         #expect(breaker.openOnPeerReports(3, now: clock.now) == nil)
         #expect(breaker.state == .halfOpen)
     }
+
+    // MARK: Corroboration: this agent's failures in a row and the peers' suspicion
+
+    @Test func theStreakCountsFailuresInARowAndASuccessEndsIt() throws {
+        var breaker = try makeBreaker {
+            $0.window = .count(size: 100)
+            $0.minCalls = 100
+        }
+        let clock = ManualClock()
+        for _ in 0..<20 { breaker.call(.success, now: clock.now) }
+        for expected in 1...4 {
+            breaker.call(failure, now: clock.now)
+            #expect(breaker.failureStreak == expected)
+        }
+        breaker.call(.success, now: clock.now)
+        #expect(breaker.failureStreak == 0)
+        // A cancelled attempt says nothing about the upstream: the streak is kept.
+        breaker.call(failure, now: clock.now)
+        breaker.call(.ignored, now: clock.now)
+        #expect(breaker.failureStreak == 1)
+    }
+
+    @Test func aStreakWithPeersOpensLongBeforeTheWindowWould() throws {
+        // A window of 100 full of successes needs 50 failures to reach 50 %; five in a row and a peer's
+        // word open it.
+        var breaker = try makeBreaker {
+            $0.window = .count(size: 100)
+            $0.minCalls = 20
+        }
+        var clock = ManualClock()
+        for _ in 0..<100 { breaker.call(.success, now: clock.now) }
+        for _ in 0..<4 { breaker.call(failure, now: clock.now) }
+        #expect(breaker.openOnCorroboration(peers: 1, suspectAfter: 5, now: clock.now) == nil)
+        breaker.call(failure, now: clock.now)
+        #expect(breaker.state == .closed)
+        #expect(breaker.openOnCorroboration(peers: 1, suspectAfter: 0, now: clock.now) == nil)
+        let opened = breaker.openOnCorroboration(peers: 2, suspectAfter: 5, now: clock.now)
+        let transition = try #require(opened)
+        #expect(transition.from == .closed && transition.to == .open)
+        #expect(transition.cause == .corroborated(streak: 5, peers: 2))
+        #expect(BreakerSource(transition.cause) == .peers)
+        #expect(breaker.failureStreak == 0)
+        #expect(breaker.retryAfter(now: clock.now) == .seconds(30) + .nanoseconds(1))
+
+        // The local probe decides, as after any open.
+        clock.advance(by: .seconds(30) + .nanoseconds(1))
+        breaker.call(.success, now: clock.now)
+        #expect(breaker.state == .closed)
+        #expect(breaker.failureStreak == 0)
+    }
+
+    @Test func onlyAClosedBreakerOpensOnCorroboration() throws {
+        var breaker = try makeBreaker()
+        let clock = ManualClock()
+        _ = breaker.force(.closed, now: clock.now)
+        for _ in 0..<6 { breaker.call(failure, now: clock.now) }
+        #expect(breaker.failureStreak == 6)
+        #expect(breaker.openOnCorroboration(peers: 3, suspectAfter: 5, now: clock.now) == nil)
+        #expect(breaker.state == .forcedClosed)
+    }
 }

@@ -6,6 +6,9 @@ public enum AgentEvent: Sendable {
     case breaker(upstream: String, transition: CircuitBreaker.Transition)
     /// An endpoint was ejected (`true`) or restored (`false`).
     case endpoint(upstream: String, endpoint: String, ejected: Bool)
+    /// The upstream's last `streak` attempts failed in a row while its breaker is CLOSED, reaching
+    /// `gossip.suspect_after`.
+    case suspect(upstream: String, streak: Int)
 }
 
 /// Carries `AgentEvent`s from the runtimes (any thread, never blocking) to the one consumer, the

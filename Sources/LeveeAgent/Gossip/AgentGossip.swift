@@ -10,9 +10,10 @@ public import ServiceLifecycle
 import Synchronization
 
 /// The agent's member of the gossip pool: it joins at start (retrying with backoff), publishes the
-/// tags `svc`, `addr`, `health` and `levee`, tells peers when a breaker opens or closes or an
-/// endpoint is ejected or restored (`levee-health` user events), keeps what peers report, opens
-/// breakers on their word under `share: follow`, follows discovered endpoints, and leaves the pool
+/// tags `svc`, `addr`, `health` and `levee`, tells peers when a breaker opens or closes, an endpoint
+/// is ejected or restored, or an upstream's attempts fail in a row (`levee-health` user events), keeps
+/// what peers report, opens breakers on their word (or on its own streak and their suspicion) under
+/// `share: follow`, follows discovered endpoints, and leaves the pool
 /// gracefully on shutdown.
 public final class AgentGossip: Service, Sendable {
     public let node: GossipNode
@@ -73,7 +74,7 @@ public final class AgentGossip: Service, Sendable {
         self.clock = clock
         self.logger = logger
         self.tick = tick
-        board = Mutex(PeerHealthBoard(ttl: settings.healthTTL))
+        board = Mutex(PeerHealthBoard(ttl: settings.healthTTL, suspicionTTL: GossipConfiguration.suspicionTTL))
     }
 
     static func tags(service: String, address: String?, health: String, version: String) -> [String: String] {
@@ -108,19 +109,23 @@ public final class AgentGossip: Service, Sendable {
                 case (.open, .peersReportedOpen), (.forcedOpen, _), (.forcedClosed, _), (.halfOpen, _):
                     continue
                 case (.open, _):
-                    send(.breaker(node: localName, upstream: upstream, open: true))
+                    send(.breaker(node: localName, upstream: upstream, open: true), urgent: true)
                 case (.closed, _):
                     send(.breaker(node: localName, upstream: upstream, open: false))
                 }
             case .endpoint(let upstream, let endpoint, let ejected):
                 send(.endpoint(node: localName, upstream: upstream, endpoint: endpoint, ejected: ejected))
+            case .suspect(let upstream, let streak):
+                send(.suspect(node: localName, upstream: upstream, streak: streak), urgent: true)
             }
         }
     }
 
-    private func send(_ report: HealthReport) {
+    /// Sends `report`; `urgent` (a suspicion, a breaker that opened) in a gossip round now, where the
+    /// next round may be a gossip interval away: a peer deciding on it should not wait for that.
+    private func send(_ report: HealthReport, urgent: Bool = false) {
         do {
-            try node.sendUserEvent(name: HealthReport.eventName, payload: report.payload)
+            try node.sendUserEvent(name: HealthReport.eventName, payload: report.payload, urgent: urgent)
             counters.withLock { $0.reportsSent += 1 }
         } catch {
             logger.warning("could not send \(HealthReport.eventName): \(error)")
@@ -145,7 +150,17 @@ public final class AgentGossip: Service, Sendable {
             counters.withLock { $0.reportsReceived += 1 }
             let now = clock.now()
             board.withLock { $0.record(report, now: now) }
-            if case .breaker = report { evaluatePeers() }
+            switch report {
+            case .breaker(_, _, let open):
+                // Pass urgent news on at once (the pool re-gossips every event it has not seen).
+                if open { node.gossipNow() }
+                evaluatePeers()
+            case .suspect:
+                node.gossipNow()
+                evaluatePeers()
+            case .endpoint:
+                break
+            }
         }
     }
 
@@ -228,8 +243,20 @@ public final class AgentGossip: Service, Sendable {
         let follow = settings.share == "follow"
         let quorum = settings.share == "off" ? Int.max : settings.quorum
         for runtime in registry.runtimes() {
-            let peers = board.withLock { $0.peersReportingOpen(runtime.name, live: live, now: now) }
-            runtime.applyPeerReports(settings.share == "off" ? [] : peers, quorum: quorum, follow: follow)
+            let (peers, suspecting) = board.withLock {
+                (
+                    $0.peersReportingOpen(runtime.name, live: live, now: now),
+                    $0.peersSuspecting(runtime.name, live: live, now: now)
+                )
+            }
+            let off = settings.share == "off"
+            runtime.applyPeerReports(
+                off ? [] : peers,
+                suspecting: off ? [] : suspecting,
+                quorum: quorum,
+                follow: follow,
+                suspectAfter: settings.suspectAfter
+            )
         }
     }
 

@@ -7,13 +7,16 @@
 public enum HealthReport: Hashable, Sendable {
     case breaker(node: String, upstream: String, open: Bool)
     case endpoint(node: String, upstream: String, endpoint: String, ejected: Bool)
+    /// The node's last `streak` attempts to the upstream failed, one after another, while its breaker
+    /// is CLOSED (`gossip.suspect_after`): the first sign of a sickness, sent at once.
+    case suspect(node: String, upstream: String, streak: Int)
 
     /// The Serf user event name.
     public static let eventName = "levee-health"
 
     public var node: String {
         switch self {
-        case .breaker(let node, _, _), .endpoint(let node, _, _, _): node
+        case .breaker(let node, _, _), .endpoint(let node, _, _, _), .suspect(let node, _, _): node
         }
     }
 
@@ -23,6 +26,8 @@ public enum HealthReport: Hashable, Sendable {
             Array("v1 breaker \(node) \(upstream) \(open ? "open" : "closed")".utf8)
         case .endpoint(let node, let upstream, let endpoint, let ejected):
             Array("v1 endpoint \(node) \(upstream) \(endpoint) \(ejected ? "ejected" : "restored")".utf8)
+        case .suspect(let node, let upstream, let streak):
+            Array("v1 suspect \(node) \(upstream) \(streak)".utf8)
         }
     }
 
@@ -38,6 +43,9 @@ public enum HealthReport: Hashable, Sendable {
         case ("endpoint", 6):
             guard fields[5] == "ejected" || fields[5] == "restored" else { return nil }
             self = .endpoint(node: fields[2], upstream: fields[3], endpoint: fields[4], ejected: fields[5] == "ejected")
+        case ("suspect", 5):
+            guard let streak = Int(fields[4]), streak > 0, streak <= 1_000_000 else { return nil }
+            self = .suspect(node: fields[2], upstream: fields[3], streak: streak)
         default:
             return nil
         }

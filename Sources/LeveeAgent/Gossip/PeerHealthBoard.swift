@@ -4,21 +4,34 @@ public import LeveePolicy
 /// time is a parameter, so tests drive it with a manual clock.
 public struct PeerHealthBoard: Sendable {
     public let ttl: Duration
+    /// How long a peer's suspicion counts (shorter than `ttl`: a streak is news of the moment).
+    public let suspicionTTL: Duration
     private var reports: [String: [String: Report]] = [:]
+    /// When each peer last suspected each upstream.
+    private var suspicions: [String: [String: Instant]] = [:]
 
     struct Report: Sendable {
         var open: Bool
         var at: Instant
     }
 
-    public init(ttl: Duration) {
+    public init(ttl: Duration, suspicionTTL: Duration = .seconds(5)) {
         self.ttl = ttl
+        self.suspicionTTL = min(suspicionTTL, ttl)
     }
 
-    /// Remembers a breaker report (endpoint reports are informational and not kept here).
+    /// Remembers a breaker report or a suspicion (endpoint reports are informational and not kept
+    /// here). A breaker report ends the peer's suspicion: it has a verdict now.
     public mutating func record(_ report: HealthReport, now: Instant) {
-        guard case .breaker(let node, let upstream, let open) = report else { return }
-        reports[upstream, default: [:]][node] = Report(open: open, at: now)
+        switch report {
+        case .breaker(let node, let upstream, let open):
+            reports[upstream, default: [:]][node] = Report(open: open, at: now)
+            suspicions[upstream]?[node] = nil
+        case .suspect(let node, let upstream, _):
+            suspicions[upstream, default: [:]][node] = now
+        case .endpoint:
+            break
+        }
     }
 
     /// The live peers (`live`, this agent excluded by the caller) whose latest report, younger than the
@@ -30,11 +43,23 @@ public struct PeerHealthBoard: Sendable {
         }.sorted()
     }
 
-    /// Drops reports older than the TTL.
+    /// The live peers whose suspicion of `upstream`, younger than `suspicionTTL`, stands; sorted.
+    public func peersSuspecting(_ upstream: String, live: Set<String>, now: Instant) -> [String] {
+        guard let byNode = suspicions[upstream] else { return [] }
+        return byNode.compactMap { node, at in
+            live.contains(node) && now - at < suspicionTTL ? node : nil
+        }.sorted()
+    }
+
+    /// Drops reports older than the TTL, and suspicions older than theirs.
     public mutating func expire(now: Instant) {
         for (upstream, byNode) in reports {
             let fresh = byNode.filter { now - $0.value.at < ttl }
             reports[upstream] = fresh.isEmpty ? nil : fresh
+        }
+        for (upstream, byNode) in suspicions {
+            let fresh = byNode.filter { now - $0.value < suspicionTTL }
+            suspicions[upstream] = fresh.isEmpty ? nil : fresh
         }
     }
 }

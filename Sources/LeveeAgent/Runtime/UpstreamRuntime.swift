@@ -59,6 +59,11 @@ public final class UpstreamRuntime: Sendable {
         /// makes their word count (share: advisory shows it, follow acts on it).
         var peersReportingOpen: [String] = []
         var peerQuorum = Int.max
+        /// Live peers whose suspicion of this upstream stands (they saw failures in a row).
+        var peersSuspecting: [String] = []
+        /// `gossip.suspect_after` (0: no gossip, or suspicion off), and whether `share` is `follow`.
+        var suspectAfter = 0
+        var follows = false
 
         /// A permit's call after its attempt was reported: its last step, its endpoint, and the queued
         /// calls its freed slot (or a rise of the adaptive limit) went to (to resume outside the lock).
@@ -210,22 +215,27 @@ public final class UpstreamRuntime: Sendable {
         _ event: (inout GuardedCall, inout State) throws(GuardedCallError) -> GuardedCall.Step,
         then body: (GuardedCall.Step, GuardedCall, inout State) -> Extra
     ) -> (GuardedCall.Step, Extra) {
-        typealias Advanced = (GuardedCall.Step, Extra, GuardedCall, [CheckedContinuation<Bool, Never>])
+        typealias Advanced = (
+            GuardedCall.Step, Extra, GuardedCall, [CheckedContinuation<Bool, Never>], State.Suspicion?
+        )
         let result: Result<Advanced, GuardedCallError> = state.withLock { state in
             var local = call
+            let streak = state.policy.breaker.failureStreak
             do throws(GuardedCallError) {
                 let step = try event(&local, &state)
                 let extra = body(step, local, &state)
                 let woken = state.wake(after: step)
-                return .success((step, extra, local, woken))
+                let suspicion = state.suspicion(after: streak, clock: clock)
+                return .success((step, extra, local, woken, suspicion))
             } catch {
                 return .failure(error)
             }
         }
         switch result {
-        case .success(let (step, extra, advanced, woken)):
+        case .success(let (step, extra, advanced, woken, suspicion)):
             call = advanced
             for continuation in woken { continuation.resume(returning: true) }
+            if let suspicion { note(suspicion) }
             return (step, extra)
         case .failure(let error):
             preconditionFailure("\(configuration.name): \(error)")
@@ -440,19 +450,40 @@ public final class UpstreamRuntime: Sendable {
     // MARK: Peers
 
     /// Takes in what live peers report about this upstream: kept for `Watch` and `levee upstreams`;
-    /// with `follow`, a CLOSED breaker opens when at least `quorum` of them report it open (the local
-    /// half-open probe decides when it closes).
-    func applyPeerReports(_ peers: [String], quorum: Int, follow: Bool) {
+    /// with `follow`, a CLOSED breaker opens when at least `quorum` of them report it open, or when its
+    /// own last `suspectAfter` attempts failed in a row and at least `quorum` of them suspect it or
+    /// report it open (the local half-open probe decides when it closes).
+    func applyPeerReports(
+        _ peers: [String],
+        suspecting: [String] = [],
+        quorum: Int,
+        follow: Bool,
+        suspectAfter: Int = 0
+    ) {
         let now = clock.now()
         let (transition, changed) = state.withLock { state -> (CircuitBreaker.Transition?, Bool) in
             let changed = state.peersReportingOpen != peers || state.peerQuorum != quorum
             state.peersReportingOpen = peers
             state.peerQuorum = quorum
-            guard follow, peers.count >= quorum else { return (nil, changed) }
-            return (state.policy.openOnPeerReports(peers.count, now: now), changed)
+            state.peersSuspecting = suspecting
+            state.suspectAfter = suspectAfter
+            state.follows = follow
+            guard follow else { return (nil, changed) }
+            if peers.count >= quorum {
+                return (state.policy.openOnPeerReports(peers.count, now: now), changed)
+            }
+            return (state.openOnCorroboration(now: now), changed)
         }
         note(transition)
         if changed || transition != nil { changes?.notify() }
+    }
+
+    /// Tells the gossip pool of a suspicion (and logs the breaker's opening, when the peers'
+    /// suspicion corroborated it).
+    private func note(_ suspicion: State.Suspicion) {
+        events?.send(.suspect(upstream: configuration.name, streak: suspicion.streak))
+        note(suspicion.transition)
+        if suspicion.transition != nil { changes?.notify() }
     }
 
     // MARK: Operator

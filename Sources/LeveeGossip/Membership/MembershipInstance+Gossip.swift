@@ -1,4 +1,4 @@
-import LeveePolicy
+public import LeveePolicy
 
 extension MembershipInstance {
     /// memberlist util.go `compoundHeaderOverhead` and `compoundOverhead`: the compound's type and
@@ -57,6 +57,19 @@ extension MembershipInstance {
             - settings.encryptionOverhead
         let extra = takeBroadcasts(overhead: Self.compoundPartOverhead, limit: limit)
         outbox.append(.send(OutboundPacket(address: address, messages: [message] + extra, checksum: false)))
+    }
+
+    /// A gossip round now, out of turn (memberlist gossips only on its timer): to `gossipNodes` random
+    /// members, with what the broadcast queues hold. For news that should not wait up to a gossip
+    /// interval for the next round; what it sends uses up transmissions as a timer's round would, and
+    /// the timer's rounds go on as before. Nothing before the instance started or after it left.
+    public mutating func gossipNow(
+        now: Instant,
+        using rng: inout some RandomNumberGenerator
+    ) -> [MembershipDirective] {
+        guard started, !hasLeft else { return [] }
+        gossip(now: now, using: &rng)
+        return drain(now: now)
     }
 
     /// state.go `gossip`: to `gossipNodes` random members that are Alive, Suspect, or Dead for less

@@ -120,4 +120,15 @@ struct MembershipClusterTests {
         let receivers = network.names.filter { $0 != "n5" }
         #expect(receivers.allSatisfy { network.userMessages[$0]?.contains([0x07, 1, 2, 3]) == true })
     }
+
+    @Test("a gossip round out of turn delivers a broadcast at once, not on the next gossip interval")
+    func gossipNow() throws {
+        // Four members: the round goes to gossipNodes (3) members, that is every other one.
+        var network = try Self.converged(4, seed: 11)
+        network.broadcastNow("n2", [0x07, 9, 9])
+        // One datagram's latency (1 ms), far less than the 200 ms gossip interval.
+        network.run(until: network.clock.now + .milliseconds(2))
+        let receivers = network.names.filter { $0 != "n2" }
+        #expect(receivers.allSatisfy { network.userMessages[$0]?.contains([0x07, 9, 9]) == true })
+    }
 }

@@ -119,6 +119,13 @@ struct InMemoryNetwork {
         peers[indexByName[name]!].instance.queueUserBroadcast(payload)
     }
 
+    /// Queues a user broadcast and sends it in a gossip round now, out of turn.
+    mutating func broadcastNow(_ name: String, _ payload: [UInt8]) {
+        let index = indexByName[name]!
+        peers[index].instance.queueUserBroadcast(payload)
+        carryOut(peers[index].instance.gossipNow(now: clock.now, using: &rng), from: index)
+    }
+
     /// Runs the simulation until `deadline`, or until `condition` holds (checked after each step);
     /// returns the instant it stopped.
     @discardableResult
