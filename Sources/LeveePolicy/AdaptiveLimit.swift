@@ -19,7 +19,16 @@
 /// - else, while at least half the slots are in use: L ← L + 1;
 /// - clamped into [min, max].
 ///
-/// Pure: no clock (the sample carries its RTT), no randomness, no I/O.
+/// The shell feeds samples through ``record(_:now:)``, which folds them into windows first, as Netflix
+/// `WindowedLimit` does: a window lasts twice its shortest RTT (at least ``minimumWindow``, at most
+/// ``maximumWindow``) and, when it has more than ``windowSamples`` samples, gives the algorithm one
+/// sample: its average RTT, its most calls in flight, and whether any was dropped. Fed one sample per
+/// attempt, both algorithms move the limit many times per round trip on samples that still show the
+/// limit of a round trip ago, and overshoot the upstream's knee by as much again before the first
+/// slow answer arrives; one update per window of about two round trips keeps each move within what
+/// the last one could show. ``record(_:)`` feeds the algorithm directly.
+///
+/// Pure: no clock (the shell passes the time), no randomness, no I/O.
 public struct AdaptiveLimit: Sendable {
     /// One attempt, as the limiter sees it.
     public struct Sample: Hashable, Sendable {
@@ -57,7 +66,36 @@ public struct AdaptiveLimit: Sendable {
         }
     }
 
+    /// The samples of the window being gathered (Netflix `ImmutableAverageSampleWindow`).
+    struct Window: Sendable {
+        var count = 0
+        var totalNanoseconds: Double = 0
+        var minimumNanoseconds = Int64.max
+        var maximumInFlight = 0
+        var dropped = false
+
+        mutating func add(_ sample: Sample) {
+            let nanoseconds = sample.rtt.nanoseconds
+            count += 1
+            totalNanoseconds += Double(nanoseconds)
+            minimumNanoseconds = min(minimumNanoseconds, nanoseconds)
+            maximumInFlight = max(maximumInFlight, sample.inFlight)
+            dropped = dropped || sample.dropped
+        }
+    }
+
+    /// A window holds more than this many samples before it counts (Netflix `windowSize`, 10).
+    public static let windowSamples = 10
+    /// The shortest and the longest a window lasts (Netflix `minWindowTime` and `maxWindowTime`, there
+    /// 1 s each by default; here the window follows the round trip down to 1 ms, so that the limit can
+    /// settle within a fraction of a second of a change in load).
+    public static let minimumWindow = Duration.milliseconds(1)
+    public static let maximumWindow = Duration.seconds(1)
+
     public let configuration: AdaptiveLimitConfiguration
+    private var window = Window()
+    /// When the window being gathered ends; nil before the first sample.
+    private var windowEnds: Instant?
     /// The limit as a real number (Gradient2 moves it by fractions); `limit` is its whole part.
     public private(set) var estimate: Double
     /// Samples folded in so far.
@@ -82,7 +120,26 @@ public struct AdaptiveLimit: Sendable {
     /// The long-term average RTT (zero before the first sample).
     public var longRTT: Duration { .nanoseconds(Int64(longNanoseconds)) }
 
-    /// Folds in one sample; returns the change when the whole-number limit moved.
+    /// Adds one attempt that ended at `now` to the window; when the window has ended, folds it in as one
+    /// sample. Returns the change when the whole-number limit moved.
+    @discardableResult
+    public mutating func record(_ sample: Sample, now: Instant) -> Change? {
+        window.add(sample)
+        guard let ends = windowEnds else {
+            windowEnds = now + Self.minimumWindow
+            return nil
+        }
+        guard now >= ends else { return nil }
+        let ended = window
+        window = Window()
+        let span = Duration.nanoseconds(ended.minimumNanoseconds) * 2
+        windowEnds = now + min(Self.maximumWindow, max(Self.minimumWindow, span))
+        guard ended.count > Self.windowSamples else { return nil }
+        let average = Duration.nanoseconds(Int64(ended.totalNanoseconds / Double(ended.count)))
+        return record(Sample(rtt: average, inFlight: ended.maximumInFlight, dropped: ended.dropped))
+    }
+
+    /// Folds in one sample, unwindowed; returns the change when the whole-number limit moved.
     @discardableResult
     public mutating func record(_ sample: Sample) -> Change? {
         let before = limit

@@ -436,7 +436,7 @@ extension GuardedCall {
         case .success, .failure: break
         }
         let sample = AdaptiveLimit.Sample(rtt: elapsed, inFlight: inFlight, dropped: outcome == .failure(.timeout))
-        guard let change = upstream.recordLatency(sample) else { return }
+        guard let change = upstream.recordLatency(sample, now: now) else { return }
         effects.limitChange = change
         while let ticket = upstream.bulkhead.admitWaiting(now: now) {
             effects.slotsOpenedTo.append(ticket)

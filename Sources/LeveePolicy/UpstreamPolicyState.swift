@@ -100,11 +100,11 @@ public struct UpstreamPolicyState: Sendable {
 
     // MARK: Adaptive limit
 
-    /// Feeds one attempt to the adaptive limit, if the bulkhead has one, and gives the bulkhead its new
+    /// Feeds one attempt that ended at `now` to the adaptive limit (windowed), if the bulkhead has one, and gives the bulkhead its new
     /// number of slots. Returns the change, if the limit moved; after a rise, the caller hands the new
     /// slots to waiting calls (`bulkhead.admitWaiting(now:)`).
-    public mutating func recordLatency(_ sample: AdaptiveLimit.Sample) -> AdaptiveLimit.Change? {
-        guard let change = adaptiveLimit?.record(sample) else { return nil }
+    public mutating func recordLatency(_ sample: AdaptiveLimit.Sample, now: Instant) -> AdaptiveLimit.Change? {
+        guard let change = adaptiveLimit?.record(sample, now: now) else { return nil }
         bulkhead.setLimit(change.to)
         return change
     }

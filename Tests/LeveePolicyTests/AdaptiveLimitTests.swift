@@ -175,4 +175,88 @@ import Testing
             #expect(limiter.limit >= initial, "after \(samples) samples: \(limiter.limit)")
         }
     }
+
+    // MARK: Windows
+
+    @Test func aWindowFoldsItsSamplesIntoOneUpdate() throws {
+        // AIMD adds one per good sample while half the slots are in use: per sample, 12 samples would
+        // add 12; in one window they add 1.
+        var limiter = try Self.limit(.aimd, initial: 20)
+        var clock = ManualClock()
+        #expect(limiter.record(.init(rtt: .milliseconds(5), inFlight: 15), now: clock.now) == nil)
+        for _ in 0..<11 {
+            clock.advance(by: .microseconds(50))
+            #expect(limiter.record(.init(rtt: .milliseconds(5), inFlight: 15), now: clock.now) == nil)
+        }
+        #expect(limiter.limit == 20)
+        clock.advance(by: AdaptiveLimit.minimumWindow)
+        let change = limiter.record(.init(rtt: .milliseconds(5), inFlight: 15), now: clock.now)
+        #expect(change?.from == 20 && change?.to == 21)
+        #expect(limiter.samples == 1)
+
+        // The next window lasts twice the shortest RTT of the last (10 ms): a drop in it counts once,
+        // at its end.
+        clock.advance(by: .milliseconds(9))
+        for _ in 0..<11 { limiter.record(.init(rtt: .milliseconds(5), inFlight: 15, dropped: true), now: clock.now) }
+        #expect(limiter.limit == 21)
+        clock.advance(by: .milliseconds(1))
+        #expect(limiter.record(.init(rtt: .milliseconds(5), inFlight: 15), now: clock.now)?.to == 18)
+    }
+
+    @Test func aWindowOfTenSamplesOrFewerChangesNothing() throws {
+        var limiter = try Self.limit(.gradient2, initial: 20)
+        var clock = ManualClock()
+        for _ in 0..<3 {
+            // Ten samples in all, the last one past the window's end (it closes the window it is in).
+            for _ in 1..<AdaptiveLimit.windowSamples {
+                limiter.record(.init(rtt: .seconds(2), inFlight: 20), now: clock.now)
+            }
+            clock.advance(by: .seconds(5))
+            limiter.record(.init(rtt: .seconds(2), inFlight: 20), now: clock.now)
+        }
+        #expect(limiter.limit == 20)
+        #expect(limiter.samples == 0)
+    }
+
+    /// A closed loop, as the bulkhead lives it: `clients` callers keep `min(limit, clients)` requests
+    /// out; each takes the upstream's latency at the concurrency it started with (10 ms up to 32 in
+    /// flight, 2 ms more for each one above), so the limit hears of a change one round trip late.
+    /// Windowed, neither algorithm swings: from a second after the load rose past the knee, the limit
+    /// stays near the knee, and the latency with it.
+    @Test(arguments: AdaptiveLimitConfiguration.Algorithm.allCases)
+    func windowsKeepTheLimitNearTheKneeOfAClosedLoop(algorithm: AdaptiveLimitConfiguration.Algorithm) throws {
+        func latency(_ inFlight: Int) -> Duration { .milliseconds(10) + .milliseconds(2) * max(0, inFlight - 32) }
+        var limiter = try Self.limit(algorithm, initial: 64, timeout: .milliseconds(20))
+        var clock = ManualClock()
+        var out: [(ends: Instant, inFlight: Int, rtt: Duration)] = []
+        var lowest = Int.max
+        var highest = 0
+        var slowest = Duration.zero
+        // 16 callers for a second (the unloaded latency is learnt), then 64.
+        let loaded = clock.now + .seconds(1)
+        let settled = loaded + .seconds(1)
+        let end = loaded + .seconds(6)
+        while clock.now < end {
+            let clients = clock.now < loaded ? 16 : 64
+            out.sort { $0.ends < $1.ends }
+            while let first = out.first, first.ends <= clock.now {
+                out.removeFirst()
+                limiter.record(.init(rtt: first.rtt, inFlight: first.inFlight), now: clock.now)
+                if clock.now >= settled { slowest = max(slowest, first.rtt) }
+            }
+            while out.count < min(limiter.limit, clients) {
+                let inFlight = out.count + 1
+                out.append((clock.now + latency(inFlight), inFlight, latency(inFlight)))
+            }
+            if clock.now >= settled {
+                lowest = min(lowest, limiter.limit)
+                highest = max(highest, limiter.limit)
+            }
+            clock.advance(by: .microseconds(500))
+        }
+        #expect(lowest >= 16, "\(algorithm): the limit fell to \(lowest)")
+        #expect(highest <= 48, "\(algorithm): the limit rose to \(highest)")
+        #expect(slowest <= .milliseconds(40), "\(algorithm): an answer took \(slowest)")
+        print("\(algorithm): limit \(lowest)...\(highest), slowest answer \(slowest)")
+    }
 }

@@ -104,7 +104,7 @@ import Testing
         return nil
     }
 
-    @Test func everyAttemptReachesTheLimiterAndARiseWakesWaitingCalls() throws {
+    @Test func attemptsReachTheLimiterAndARiseWakesWaitingCalls() throws {
         var clock = ManualClock()
         var rng = SeededRandom(seed: 7)
         var upstream = try Self.state(AdaptiveLimitConfiguration(algorithm: .aimd, min: 1, max: 8, initial: 2))
@@ -121,6 +121,11 @@ import Testing
             Issue.record("the third call should wait for a slot")
             return
         }
+        // The limiter updates once per window of more than ten samples: ten earlier attempts open one,
+        // and this call's attempt, past its end, closes it.
+        for _ in 0..<10 {
+            #expect(upstream.recordLatency(.init(rtt: .milliseconds(10), inFlight: 2), now: clock.now) == nil)
+        }
         clock.advance(by: .milliseconds(10))
         // Two in flight of two: AIMD adds one, and the new slot goes to the waiting call at once.
         let finished = try first.attemptFinished(
@@ -134,8 +139,11 @@ import Testing
         #expect(finished.effects.limitChange?.shortRTT == .milliseconds(10))
         #expect(finished.effects.slotsOpenedTo == [waiting])
         #expect(upstream.bulkhead.limit == 3)
-        // A timeout is a drop: ⌊3 · 0.9⌋ = 2.
-        clock.advance(by: .milliseconds(5))
+        // A timeout is a drop: ⌊3 · 0.9⌋ = 2, when its window (twice the last one's shortest RTT) ends.
+        for _ in 0..<10 {
+            #expect(upstream.recordLatency(.init(rtt: .milliseconds(10), inFlight: 2), now: clock.now) == nil)
+        }
+        clock.advance(by: .milliseconds(20))
         let timedOut = try second.attemptFinished(
             .failed(.timeout),
             now: clock.now,
