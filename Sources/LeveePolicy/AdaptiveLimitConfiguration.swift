@@ -28,8 +28,8 @@ public struct AdaptiveLimitConfiguration: Hashable, Sendable {
     public var tolerance: Double
     /// Gradient2: how much of each new estimate goes into the limit (`smoothing`, Netflix 0.2).
     public var smoothing: Double
-    /// AIMD: an attempt slower than this counts as a drop (`timeout`, Netflix 5 s). Attempts that time
-    /// out are drops whatever this says.
+    /// AIMD: a sample slower than this counts as a drop (`timeout`, Netflix 5 s); the shell's samples
+    /// are windows, so it is their average RTT. Attempts that time out are drops whatever this says.
     public var timeout: Duration
     /// AIMD: the factor a drop multiplies the limit by (`backoff_ratio`, Netflix 0.9, in [0.5, 1)).
     public var backoffRatio: Double
