@@ -465,13 +465,13 @@ public nonisolated struct Levee_V1_AdaptiveLimitInfo: Sendable {
 
   public var max: UInt32 = 0
 
-  /// The last attempt's round-trip time, and the long-term average, in microseconds (0 before the
-  /// first sample).
+  /// The last window's average round-trip time (the attempts of a window make one sample), and the
+  /// long-term average, in microseconds (0 before the first sample).
   public var rttShortUs: UInt64 = 0
 
   public var rttLongUs: UInt64 = 0
 
-  /// Attempts folded into the limit so far.
+  /// Samples (windows of attempts) folded into the limit so far.
   public var samples: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -21,8 +21,8 @@
 ///
 /// The shell feeds samples through ``record(_:now:)``, which folds them into windows first, as Netflix
 /// `WindowedLimit` does: a window lasts twice its shortest RTT (at least ``minimumWindow``, at most
-/// ``maximumWindow``) and, when it has more than ``windowSamples`` samples, gives the algorithm one
-/// sample: its average RTT, its most calls in flight, and whether any was dropped. Fed one sample per
+/// ``maximumWindow``), and longer until it has more than ``windowSamples`` samples; then it gives the
+/// algorithm one sample: its average RTT, its most calls in flight, and whether any was dropped. Fed one sample per
 /// attempt, both algorithms move the limit many times per round trip on samples that still show the
 /// limit of a round trip ago, and overshoot the upstream's knee by as much again before the first
 /// slow answer arrives; one update per window of about two round trips keeps each move within what
@@ -98,7 +98,7 @@ public struct AdaptiveLimit: Sendable {
     private var windowEnds: Instant?
     /// The limit as a real number (Gradient2 moves it by fractions); `limit` is its whole part.
     public private(set) var estimate: Double
-    /// Samples folded in so far.
+    /// Samples folded in so far (through ``record(_:now:)``, each a window of attempts).
     public private(set) var samples: UInt64 = 0
     private var shortNanoseconds: Double = 0
     private var longNanoseconds: Double = 0
@@ -129,12 +129,13 @@ public struct AdaptiveLimit: Sendable {
             windowEnds = now + Self.minimumWindow
             return nil
         }
-        guard now >= ends else { return nil }
+        // A window that has lasted its time but holds too few samples stays open until it has enough
+        // (Netflix drops it and starts another: under light traffic the limit would then never move).
+        guard now >= ends, window.count > Self.windowSamples else { return nil }
         let ended = window
         window = Window()
         let span = Duration.nanoseconds(ended.minimumNanoseconds) * 2
         windowEnds = now + min(Self.maximumWindow, max(Self.minimumWindow, span))
-        guard ended.count > Self.windowSamples else { return nil }
         let average = Duration.nanoseconds(Int64(ended.totalNanoseconds / Double(ended.count)))
         return record(Sample(rtt: average, inFlight: ended.maximumInFlight, dropped: ended.dropped))
     }

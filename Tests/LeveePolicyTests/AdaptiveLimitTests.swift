@@ -203,19 +203,19 @@ import Testing
         #expect(limiter.record(.init(rtt: .milliseconds(5), inFlight: 15), now: clock.now)?.to == 18)
     }
 
-    @Test func aWindowOfTenSamplesOrFewerChangesNothing() throws {
-        var limiter = try Self.limit(.gradient2, initial: 20)
+    @Test func aWindowWaitsForMoreThanTenSamples() throws {
+        // Light traffic: one sample every 5 s, far apart beyond the window's time. The window stays
+        // open until it holds eleven, then counts as one update.
+        var limiter = try Self.limit(.aimd, initial: 4)
         var clock = ManualClock()
-        for _ in 0..<3 {
-            // Ten samples in all, the last one past the window's end (it closes the window it is in).
-            for _ in 1..<AdaptiveLimit.windowSamples {
-                limiter.record(.init(rtt: .seconds(2), inFlight: 20), now: clock.now)
-            }
+        for _ in 0..<AdaptiveLimit.windowSamples {
+            #expect(limiter.record(.init(rtt: .milliseconds(2), inFlight: 2), now: clock.now) == nil)
             clock.advance(by: .seconds(5))
-            limiter.record(.init(rtt: .seconds(2), inFlight: 20), now: clock.now)
         }
-        #expect(limiter.limit == 20)
+        #expect(limiter.limit == 4)
         #expect(limiter.samples == 0)
+        #expect(limiter.record(.init(rtt: .milliseconds(2), inFlight: 2), now: clock.now)?.to == 5)
+        #expect(limiter.samples == 1)
     }
 
     /// A closed loop, as the bulkhead lives it: `clients` callers keep `min(limit, clients)` requests
