@@ -46,7 +46,7 @@ enum ProxyHeadFuzz {
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         do {
-            let runner = ProxyCallRunner(loop: channel.eventLoop)
+            let runner = LoopCallRunner(loop: channel.eventLoop)
             runner.finish()
             let limiter = HTTPConnectionLimiter(state: limits)
             try channel.pipeline.syncOperations.addHandler(limiter)
