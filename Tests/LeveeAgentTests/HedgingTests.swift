@@ -26,6 +26,7 @@ struct HedgingTests {
                 """
         ) { agent in
             var hedged = 0
+            var wonByHedge = 0
             for _ in 0..<4 {
                 let response = try await agent.call("catalog", "GET", "/items/7")
                 #expect(response.outcome == .ok, "\(response.detail)")
@@ -34,14 +35,20 @@ struct HedgingTests {
                 if response.hedges == 1 {
                     hedged += 1
                     #expect(response.attempts == 2)
-                    #expect(response.winningAttempt == 2)
+                }
+                if response.winningAttempt == 2 {
+                    wonByHedge += 1
+                    #expect(response.hedges == 1)
                 } else {
                     #expect(response.winningAttempt == 1)
                 }
             }
-            // Round robin sends the first attempt of every other call to the stalled endpoint.
-            #expect(hedged >= 1)
-            #expect(stalled.requestCount == hedged)
+            // Round robin sends the first attempt of every other call to the stalled endpoint, and its
+            // hedge wins. (On a loaded machine a call whose first attempt went to the fast endpoint may
+            // hedge too, to the stalled one, and lose; that hedge may be cancelled before it arrives.)
+            #expect(wonByHedge >= 1)
+            #expect(stalled.requestCount >= wonByHedge)
+            #expect(stalled.requestCount <= hedged)
         }
         try await stalled.stop()
         try await fast.stop()
