@@ -116,7 +116,7 @@ final class LoopCall: @unchecked Sendable {
 /// The event loops' runners, one per loop of the group.
 final class LoopCallRunners: Sendable {
     let all: [LoopCallRunner]
-    private let turn = Atomic<Int>(0)
+    private let turn = Atomic<UInt>(0)
 
     init(group: any EventLoopGroup) {
         all = group.makeIterator().map { LoopCallRunner(loop: $0) }
@@ -129,6 +129,6 @@ final class LoopCallRunners: Sendable {
 
     /// The runners in turn.
     func next() -> LoopCallRunner {
-        all[turn.wrappingAdd(1, ordering: .relaxed).oldValue % all.count]
+        all[Int(turn.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(all.count))]
     }
 }

@@ -122,6 +122,7 @@ extension UpstreamRuntime {
         effects.attemptRecorded = nil
         metrics.recordAttempt(duration: duration)
         carryOut(effects, endpoint: address)
+        if let suspicion = ended.suspicion { note(suspicion) }
         return breaker
     }
 }

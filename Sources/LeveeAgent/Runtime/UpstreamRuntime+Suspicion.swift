@@ -1,4 +1,3 @@
-import LeveeClock
 import LeveePolicy
 
 extension UpstreamRuntime.State {
@@ -12,10 +11,10 @@ extension UpstreamRuntime.State {
     /// The suspicion, when the breaker's failure streak went from below `suspectAfter` (`before`) to
     /// it; under `follow`, the breaker opens then if `quorum` live peers suspect the upstream too or
     /// report it open. Each streak is news once: it must end (a success, a transition) to be again.
-    mutating func suspicion(after before: Int, clock: any InstantClock) -> Suspicion? {
+    mutating func suspicion(after before: Int, now: @autoclosure () -> Instant) -> Suspicion? {
         let streak = policy.breaker.failureStreak
         guard suspectAfter > 0, before < suspectAfter, streak >= suspectAfter else { return nil }
-        return Suspicion(streak: streak, transition: follows ? openOnCorroboration(now: clock.now()) : nil)
+        return Suspicion(streak: streak, transition: follows ? openOnCorroboration(now: now()) : nil)
     }
 
     /// Opens a CLOSED breaker whose streak has reached `suspectAfter` when at least `peerQuorum` live

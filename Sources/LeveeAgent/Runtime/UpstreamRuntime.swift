@@ -71,6 +71,8 @@ public final class UpstreamRuntime: Sendable {
             var step: GuardedCall.Step
             var endpoint: EndpointAddress?
             var woken: [CheckedContinuation<Bool, Never>]
+            /// The failure streak the attempt's report completed, if it reached `suspect_after`.
+            var suspicion: Suspicion?
         }
 
         /// Ends the permit `id` with its attempt's `report` (the app's `Release`, or a timeout when the
@@ -83,6 +85,7 @@ public final class UpstreamRuntime: Sendable {
             now: Instant
         ) -> EndedLease? {
             guard var lease = leases.removeValue(forKey: id) else { return nil }
+            let streak = policy.breaker.failureStreak
             let step: GuardedCall.Step
             do {
                 step = try lease.call.attemptFinished(
@@ -97,7 +100,13 @@ public final class UpstreamRuntime: Sendable {
             }
             // The endpoint list may have been replaced (discovery) since the permit was granted.
             let endpoint = lease.call.lastEndpoint.flatMap { endpoints.indices.contains($0) ? endpoints[$0] : nil }
-            return EndedLease(step: step, endpoint: endpoint, woken: wake(after: step))
+            let woken = wake(after: step)
+            return EndedLease(
+                step: step,
+                endpoint: endpoint,
+                woken: woken,
+                suspicion: suspicion(after: streak, now: now)
+            )
         }
 
         /// The queued calls that `step` handed a slot to (its freed one, or those a rise of the adaptive
@@ -225,7 +234,7 @@ public final class UpstreamRuntime: Sendable {
                 let step = try event(&local, &state)
                 let extra = body(step, local, &state)
                 let woken = state.wake(after: step)
-                let suspicion = state.suspicion(after: streak, clock: clock)
+                let suspicion = state.suspicion(after: streak, now: clock.now())
                 return .success((step, extra, local, woken, suspicion))
             } catch {
                 return .failure(error)
@@ -375,7 +384,7 @@ public final class UpstreamRuntime: Sendable {
     @discardableResult
     public func housekeeping() -> Instant? {
         let now = clock.now()
-        var expired: [(GuardedCall.Effects, EndpointAddress?)] = []
+        var expired: [(GuardedCall.Effects, EndpointAddress?, State.Suspicion?)] = []
         var woken: [CheckedContinuation<Bool, Never>] = []
         var restored: [(OutlierEvent, EndpointAddress)] = []
         let nextDue: Instant? = state.withLock { state in
@@ -388,7 +397,7 @@ public final class UpstreamRuntime: Sendable {
                 var effects = ended.step.effects
                 // An expired lease is counted as a timeout, not as an attempt the app reported.
                 effects.attemptRecorded = nil
-                expired.append((effects, ended.endpoint))
+                expired.append((effects, ended.endpoint, ended.suspicion))
             }
             while let event = state.policy.outliers.restoreDue(now: now) {
                 restored.append((event, state.endpoints[event.endpoint]))
@@ -397,9 +406,10 @@ public final class UpstreamRuntime: Sendable {
             return [leaseExpiry, state.policy.outliers.nextRestoreTime].compactMap { $0 }.min()
         }
         for continuation in woken { continuation.resume(returning: true) }
-        for (effects, endpoint) in expired {
+        for (effects, endpoint, suspicion) in expired {
             logger.notice("permit lease expired: recorded as a timeout, slot freed")
             carryOut(effects, endpoint: endpoint)
+            if let suspicion { note(suspicion) }
         }
         for (event, endpoint) in restored { note(event, endpoint: endpoint) }
         if !restored.isEmpty { changes?.notify() }
@@ -479,8 +489,9 @@ public final class UpstreamRuntime: Sendable {
     }
 
     /// Tells the gossip pool of a suspicion (and logs the breaker's opening, when the peers'
-    /// suspicion corroborated it).
-    private func note(_ suspicion: State.Suspicion) {
+    /// suspicion corroborated it). Whichever door the attempt came through: a call's step, an app's
+    /// `Release`, an expired lease.
+    func note(_ suspicion: State.Suspicion) {
         events?.send(.suspect(upstream: configuration.name, streak: suspicion.streak))
         note(suspicion.transition)
         if suspicion.transition != nil { changes?.notify() }

@@ -1,8 +1,9 @@
-import LeveeAgent
 import LeveeConfiguration
 import LeveePolicy
 import LeveeTestKit
 import Testing
+
+@testable import LeveeAgent
 
 /// `Acquire`/`Release` and permit leases on the manual clock: the same breaker, bulkhead, budget and
 /// deadline as guarded calls, for attempts the app makes itself.
@@ -136,5 +137,28 @@ import Testing
         #expect(harness.runtime.breakerSource == .operator)
         _ = harness.runtime.setBreaker(nil)
         #expect(harness.runtime.breakerSource == .local)
+    }
+}
+
+/// Suspicion counts the attempts of every door: an app's `Release` completes a streak as a guarded
+/// call's attempt does, and under `follow` with a suspecting peer it opens the breaker.
+@Suite struct UpstreamRuntimePermitSuspicionTests {
+    @Test("Releases that fail in a row make the upstream suspect, and a peer's suspicion opens it")
+    func releasesCountTowardsTheStreak() async throws {
+        let harness = try RuntimeHarness(
+            """
+            bulkhead: { max_concurrent: 1, max_queue: 0, reserved_critical: 0 }
+            breaker: { window: { kind: count, size: 100 }, min_calls: 50, failure_rate: 50 }
+            """
+        )
+        harness.runtime.applyPeerReports([], suspecting: ["peer-b"], quorum: 1, follow: true, suspectAfter: 3)
+        for expected in [CircuitBreaker.State.closed, .closed, .open] {
+            guard case .granted(let permit) = await harness.runtime.acquire(PermitRequest()) else {
+                Issue.record("no permit")
+                return
+            }
+            #expect(harness.runtime.release(permit: permit.id, result: .failure, duration: nil) == expected)
+        }
+        #expect(harness.runtime.breakerSource == .peers)
     }
 }
