@@ -3,14 +3,21 @@
 ///
 /// Each original request deposits 1000 tokens; each retry withdraws ⌊1000/ratio⌋, so about `ratio`
 /// retries are allowed per request. Deposits and withdrawals both expire after `ttl`: they are kept in
-/// a ring of 10 slices of `ttl/10` each (Finagle's `WindowedAdder`), so an entry counts for between
-/// 0.9·ttl and ttl. A fixed reserve of `minPerSecond·ttl·cost` tokens is always added, so a budget
-/// with no traffic still allows `minPerSecond·ttl` retries per window (with the defaults it starts at
-/// a balance of 100).
+/// two rings of 10 slices of `ttl/10` each (Finagle's `WindowedAdder`), so an entry counts for between
+/// 0.9·ttl and ttl.
 ///
-/// Integer tokens keep every operation exact; the ring is stored inline, so `deposit(now:)`,
+/// `min_per_second` is a floor, not an addition: a retry is allowed while the withdrawals of the window
+/// stay within the larger of the deposits and the reserve of `minPerSecond·ttl·cost` tokens. So a quiet
+/// upstream can still be retried `minPerSecond·ttl` times per window (with the defaults a budget starts at
+/// a balance of 100), and a busy one `ratio` times per request, not `ratio` plus the floor. Finagle's
+/// `TokenRetryBudget` adds its reserve to the deposits, which lets each hop of a chain of services
+/// retry `ratio` of its calls plus the floor's rate: at 100 calls a second and the defaults, 0.3 of them
+/// instead of 0.2. The floor is what Envoy's `min_retry_concurrency` is to its `budget_percent`: the
+/// limit "may never go below" it.
+///
+/// Integer tokens keep every operation exact; the rings are stored inline, so `deposit(now:)`,
 /// `tryWithdraw(now:)` and `balance(now:)` allocate nothing and cost a few additions (plus clearing at
-/// most 10 slots when time has moved on).
+/// most 10 slots of each ring when time has moved on).
 ///
 /// DESIGN.md "Retries": the budget is charged when the retry is decided (`RetryPolicy.decide` does the
 /// withdrawal), so retries waiting in backoff count against it.
@@ -23,8 +30,8 @@ public struct RetryBudget: Sendable {
     public let depositAmount: Int64
     /// Tokens one retry costs: ⌊1000/ratio⌋, or 1 when `ratio` is 0 (Finagle `RetryBudget.apply`).
     public let withdrawalAmount: Int64
-    /// Tokens that are always there: `minPerSecond·ttl·withdrawalAmount` (ttl in milliseconds here,
-    /// where Finagle truncates it to whole seconds).
+    /// The floor under the deposits: `minPerSecond·ttl·withdrawalAmount` tokens (ttl in milliseconds
+    /// here, where Finagle truncates it to whole seconds).
     public let reserve: Int64
 
     @usableFromInline
@@ -33,18 +40,23 @@ public struct RetryBudget: Sendable {
     @usableFromInline
     let sliceNanoseconds: Int64
 
-    /// Net tokens (deposits minus withdrawals) per slice, as Int64 bit patterns.
+    /// Tokens deposited per slice.
     @usableFromInline
-    var slices = FixedWords()
-    /// The sum of `slices`.
+    var deposited = FixedWords()
+    /// Tokens withdrawn per slice (net of refunds).
     @usableFromInline
-    var total: Int64 = 0
+    var withdrawn = FixedWords()
+    /// The sums of `deposited` and `withdrawn`.
+    @usableFromInline
+    var depositedTotal: Int64 = 0
+    @usableFromInline
+    var withdrawnTotal: Int64 = 0
     /// The number of the slice `now` fell in at the last event (`now / sliceNanoseconds`), or `.min`
     /// before the first event.
     @usableFromInline
     var currentSlice: Int64 = .min
 
-    /// A budget with no deposits yet: only the reserve is available.
+    /// A budget with no deposits yet: only the floor is available.
     public init(configuration: RetryBudgetConfiguration = .defaults) {
         self.configuration = configuration
         let ratio = configuration.ratio.isFinite ? Swift.max(0, configuration.ratio) : 0
@@ -67,15 +79,18 @@ public struct RetryBudget: Sendable {
     @inlinable
     public mutating func deposit(now: Instant) {
         advance(to: now)
-        add(depositAmount)
+        add(depositAmount, to: &deposited, total: &depositedTotal)
     }
 
     /// Takes one retry's worth of tokens if the budget has it; returns whether it did.
     @inlinable
     public mutating func tryWithdraw(now: Instant) -> Bool {
         advance(to: now)
-        guard total &+ reserve >= withdrawalAmount else { return false }
-        add(-withdrawalAmount)
+        guard
+            Self.available(deposited: depositedTotal, withdrawn: withdrawnTotal, reserve: reserve)
+                >= withdrawalAmount
+        else { return false }
+        add(withdrawalAmount, to: &withdrawn, total: &withdrawnTotal)
         return true
     }
 
@@ -85,15 +100,25 @@ public struct RetryBudget: Sendable {
     @inlinable
     public mutating func refund(now: Instant) {
         advance(to: now)
-        add(withdrawalAmount)
+        add(-withdrawalAmount, to: &withdrawn, total: &withdrawnTotal)
     }
 
     /// The number of retries the budget would allow now (Finagle's `balance`: tokens / cost, never
     /// negative). Does not change the budget.
     @inlinable
     public func balance(now: Instant) -> Int {
-        let live = liveTotal(at: now)
-        return Int(Swift.max(0, (live &+ reserve) / withdrawalAmount))
+        let tokens = Self.available(
+            deposited: liveTotal(of: deposited, total: depositedTotal, at: now),
+            withdrawn: liveTotal(of: withdrawn, total: withdrawnTotal, at: now),
+            reserve: reserve
+        )
+        return Int(Swift.max(0, tokens / withdrawalAmount))
+    }
+
+    /// Tokens a retry may still take: the larger of the deposits and the floor, less the withdrawals.
+    @inlinable
+    static func available(deposited: Int64, withdrawn: Int64, reserve: Int64) -> Int64 {
+        Swift.max(deposited, reserve) &- withdrawn
     }
 
     @inlinable
@@ -108,13 +133,13 @@ public struct RetryBudget: Sendable {
     }
 
     @inlinable
-    mutating func add(_ tokens: Int64) {
+    func add(_ tokens: Int64, to ring: inout FixedWords, total: inout Int64) {
         let slot = Self.slot(of: currentSlice)
-        slices[slot] = UInt64(bitPattern: Int64(bitPattern: slices[slot]) &+ tokens)
+        ring[slot] = UInt64(bitPattern: Int64(bitPattern: ring[slot]) &+ tokens)
         total &+= tokens
     }
 
-    /// Moves the ring on to `now`'s slice, expiring the slices that have left the window. Time that goes
+    /// Moves the rings on to `now`'s slice, expiring the slices that have left the window. Time that goes
     /// backwards (a shell's clock read racing another's) stays in the current slice.
     @inlinable
     mutating func advance(to now: Instant) {
@@ -126,28 +151,32 @@ public struct RetryBudget: Sendable {
         let gap = slice &- currentSlice
         guard gap > 0 else { return }
         if gap >= Self.sliceCount {
-            slices = FixedWords()
-            total = 0
+            deposited = FixedWords()
+            withdrawn = FixedWords()
+            depositedTotal = 0
+            withdrawnTotal = 0
         } else {
             for step in 1...gap {
                 let slot = Self.slot(of: currentSlice &+ step)
-                total &-= Int64(bitPattern: slices[slot])
-                slices[slot] = 0
+                depositedTotal &-= Int64(bitPattern: deposited[slot])
+                withdrawnTotal &-= Int64(bitPattern: withdrawn[slot])
+                deposited[slot] = 0
+                withdrawn[slot] = 0
             }
         }
         currentSlice = slice
     }
 
-    /// The sum of the slices that are still in the window at `now`, without moving the ring.
+    /// The sum of a ring's slices that are still in the window at `now`, without moving the ring.
     @inlinable
-    func liveTotal(at now: Instant) -> Int64 {
+    func liveTotal(of ring: FixedWords, total: Int64, at now: Instant) -> Int64 {
         guard currentSlice != .min else { return 0 }
         let gap = sliceNumber(of: now) &- currentSlice
         if gap <= 0 { return total }
         if gap >= Self.sliceCount { return 0 }
         var sum: Int64 = 0
         for age in 0..<(Self.sliceCount - gap) {
-            sum &+= Int64(bitPattern: slices[Self.slot(of: currentSlice &- age)])
+            sum &+= Int64(bitPattern: ring[Self.slot(of: currentSlice &- age)])
         }
         return sum
     }

@@ -1,14 +1,14 @@
 /// How many retries an upstream may take: the `retry.budget` section (Finagle `RetryBudget`, as
 /// Linkerd uses it).
 ///
-/// Over the last `ttl`, retries may add up to `ratio` of the original requests, plus a floor of
-/// `minPerSecond` retries per second so that a quiet upstream can still be retried.
+/// Over the last `ttl`, retries may add up to `ratio` of the original requests, or `minPerSecond`
+/// retries per second if that is more: a floor, so that a quiet upstream can still be retried.
 public struct RetryBudgetConfiguration: Hashable, Sendable {
     /// The share of original requests that may be retried (`budget.ratio`, default 0.2, Finagle's
     /// `percentCanRetry`). 0 leaves only the floor.
     public var ratio: Double
     /// Retries per second allowed whatever the traffic (`budget.min_per_second`, default 10, Finagle's
-    /// `minRetriesPerSec`).
+    /// `minRetriesPerSec`); a floor under the ratio's allowance, not added to it.
     public var minPerSecond: Int
     /// How long a deposit or a withdrawal counts (`budget.ttl`, default 10 s; Finagle allows 1 s to
     /// 60 s).

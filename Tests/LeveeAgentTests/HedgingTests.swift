@@ -97,7 +97,7 @@ struct HedgingTests {
                     retry: { budget: { ratio: 0, min_per_second: 1, ttl: 5s } }
                 """
         ) { agent in
-            // ratio 0 deposits nothing: the reserve of min_per_second × ttl pays for 5 hedges in 5 s,
+            // ratio 0 deposits nothing: the floor of min_per_second × ttl pays for 5 hedges in 5 s,
             // and 8 calls of 200 ms take well under 4.5 s (the least a withdrawal counts).
             var hedges = 0
             for _ in 0..<8 {

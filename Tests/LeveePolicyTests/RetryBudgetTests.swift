@@ -36,13 +36,28 @@ import Testing
         #expect(granted)
     }
 
-    @Test func depositsEarnRatioRetriesAndExpire() {
+    @Test func depositsEarnRatioRetriesAboveTheFloorAndExpire() {
         var budget = RetryBudget()
         var clock = ManualClock()
         for _ in 0..<50 { budget.deposit(now: clock.now) }
-        #expect(budget.balance(now: clock.now) == 110)  // 100 floor + 0.2 × 50
+        #expect(budget.balance(now: clock.now) == 100)  // 0.2 × 50 is under the floor of 100
+        for _ in 0..<950 { budget.deposit(now: clock.now) }
+        #expect(budget.balance(now: clock.now) == 200)  // 0.2 × 1 000, not 200 + the floor
         clock.advance(by: .seconds(10))
         #expect(budget.balance(now: clock.now) == 100)
+    }
+
+    @Test func withdrawalsCountAgainstTheLargerOfDepositsAndFloor() {
+        var budget = RetryBudget()
+        let clock = ManualClock()
+        for _ in 0..<150 { _ = budget.tryWithdraw(now: clock.now) }
+        #expect(budget.balance(now: clock.now) == 0)  // the floor's 100 are spent
+        for _ in 0..<500 { budget.deposit(now: clock.now) }
+        #expect(budget.balance(now: clock.now) == 0)  // 0.2 × 500 = 100: no more than the floor
+        for _ in 0..<100 { budget.deposit(now: clock.now) }
+        #expect(budget.balance(now: clock.now) == 20)  // 0.2 × 600 − 100
+        budget.refund(now: clock.now)
+        #expect(budget.balance(now: clock.now) == 21)
     }
 
     @Test func balanceDoesNotChangeTheBudget() {
@@ -54,19 +69,19 @@ import Testing
         #expect(budget.balance(now: clock.now) == 100)
     }
 
-    @Test func longRunGrantsAboutRatioOfRequestsPlusTheFloor() {
-        // 10 000 requests at 100/s for 100 s, each followed by a retry request: the budget should allow
-        // ratio × requests + min_per_second × seconds ≈ 2 000 + 1 000.
+    @Test(arguments: [(100, 0.2 * 10_000), (25, 10.0 * 100)])
+    func longRunGrantsTheRatioOrTheFloorWhicheverIsMore(perSecond: Int, expected: Double) {
+        // Requests for 100 s, each followed by a retry request: at 100/s the ratio pays for 20 retries a
+        // second (the floor's 10 add nothing); at 25/s it would pay for 5, and the floor allows 10.
         var budget = RetryBudget()
         var clock = ManualClock()
         var granted = 0
-        for _ in 0..<10_000 {
+        for _ in 0..<(perSecond * 100) {
             budget.deposit(now: clock.now)
             if budget.tryWithdraw(now: clock.now) { granted += 1 }
-            clock.advance(by: .milliseconds(10))
+            clock.advance(by: .seconds(1) / perSecond)
         }
-        let expected = 0.2 * 10_000 + 10 * 100
-        #expect(abs(Double(granted) - expected) / expected < 0.05, "granted \(granted), expected ≈ \(expected)")
+        #expect(abs(Double(granted) - expected) / expected < 0.06, "granted \(granted), expected ≈ \(expected)")
     }
 
     @Test func ratioZeroLeavesOnlyTheFloor() {

@@ -41,7 +41,7 @@ import Testing
         }
     }
 
-    @Test func budgetNeverGrantsMoreThanRatioOfDepositsPlusTheFloor() async {
+    @Test func budgetNeverGrantsMoreThanRatioOfDepositsOrTheFloor() async {
         await propertyCheck(
             count: 200,
             input: Gen.int(in: 0...1_000_000).array(of: 1...400),
@@ -66,19 +66,19 @@ import Testing
                 case .withdraw:
                     guard budget.tryWithdraw(now: clock.now) else { continue }
                     grants.append(clock.now)
-                    // Every grant in the last ttl − one slice, paid for by the deposits of the last ttl and
-                    // the reserve: grants·cost ≤ deposits·1000 + min_per_second·ttl·cost.
+                    // Every grant in the last ttl − one slice, paid for by the deposits of the last ttl or
+                    // else the floor: grants·cost ≤ max(deposits·1000, min_per_second·ttl·cost).
                     let now = clock.now
                     let recentGrants = grants.filter { now - $0 < ttl - slice }.count
                     let recentDeposits = deposits.filter { now - $0 < ttl }.count
-                    let allowed = Int64(recentDeposits) * budget.depositAmount + budget.reserve
+                    let allowed = max(Int64(recentDeposits) * budget.depositAmount, budget.reserve)
                     #expect(
                         Int64(recentGrants) * budget.withdrawalAmount <= allowed,
                         "\(recentGrants) grants for \(recentDeposits) deposits"
                     )
                     // In the ratio's own terms (⌊1000/ratio⌋ rounds the cost down by under one token).
                     let floor = Double(minPerSecond) * Double(ttlSeconds)
-                    #expect(Double(recentGrants) <= ratio! * Double(recentDeposits) * 1.001 + floor + 1e-9)
+                    #expect(Double(recentGrants) <= max(ratio! * Double(recentDeposits) * 1.001, floor) + 1e-9)
                 }
             }
         }
