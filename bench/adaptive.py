@@ -15,9 +15,17 @@ bulkhead apart from its limit:
 
 (adaptive: min 4, max 512, starting from max_concurrent's default 64; AIMD is loss-based, so its
 `timeout`, the latency above which an attempt counts as a drop, is set to twice the unloaded latency.)
+With --tuned, two more variants in the same rounds, set for this steep upstream (see the README):
+
+    gradient2-tuned  adaptive: { algorithm: gradient2, tolerance: 1.0 }
+    aimd-tuned       adaptive: { algorithm: aimd, timeout: 13ms }
 `max_queue: 0`: a call that finds no free slot is answered 503 at once (BULKHEAD_FULL); a client that
-gets a 503 waits 5 ms before its next request, as a client backing off would, so that shed load does
-not turn into a busy loop on the machine's 2 cores. No retries (`max_attempts: 1`).
+gets a 503 backs off before its next request, as a client should: 5 ms after the first 503 in a row,
+doubling with each further one up to 160 ms (equal jitter: half the wait fixed, half random), and
+starting again at 5 ms after a 200. Until 2026-12-03 a client waited a fixed 5 ms after every 503
+(`--backoff-max-ms 5` does that again): at 256 clients that was about 45 000 refused requests a second
+on the machine's 2 cores, and the harness, not the upstream, set the top steps' latency (even a fixed
+limit of 32, the upstream's knee, had a p99 of 36-54 ms there). No retries (`max_attempts: 1`).
 
 Each round measures the unloaded latency (1 client, fixed-256) and then every variant once, in an order
 that rotates between rounds. Reported per variant and load step: goodput (200 answers per second),
@@ -27,13 +35,16 @@ fixed limit's goodput at that step.
 
     bench/adaptive.py                       # LEVEE_BINARY or .build/release/levee; 3 rounds, 3 s steps
     bench/adaptive.py --rounds 5 --step 4
+    bench/adaptive.py --tuned                   # also gradient2-tuned and aimd-tuned
     bench/adaptive.py --trace aimd --clients 64   # the limit over 5 s, read with levee upstreams --json
+    bench/adaptive.py --trace gradient2 --clients 64 --seconds 60   # the limit and the long RTT
 """
 
 import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import sys
@@ -112,11 +123,19 @@ def wait_port(port, proc, what, timeout=30):
     raise RuntimeError(f"{what} did not listen on {port} within {timeout} s")
 
 
+# The adaptive variants: name -> settings beyond the algorithm (YAML flow-mapping entries; --gradient2,
+# --aimd; with --tuned also gradient2-tuned and aimd-tuned, --gradient2-tuned, --aimd-tuned). The
+# algorithm is the name up to its first "-".
+ADAPTIVE = {"gradient2": "", "aimd": "timeout: 20ms"}
+TUNED = {"gradient2-tuned": "tolerance: 1.0", "aimd-tuned": "timeout: 13ms"}
+
+
 def bulkhead(variant):
     if variant.startswith("fixed-"):
         return f"{{ max_concurrent: {variant[6:]}, max_queue: 0, reserved_critical: 0 }}"
-    extra = ", timeout: 20ms" if variant == "aimd" else ""
-    return f"{{ max_queue: 0, reserved_critical: 0, adaptive: {{ algorithm: {variant}{extra} }} }}"
+    extra = f", {ADAPTIVE[variant]}" if ADAPTIVE[variant] else ""
+    algorithm = variant.split("-")[0]
+    return f"{{ max_queue: 0, reserved_critical: 0, adaptive: {{ algorithm: {algorithm}{extra} }} }}"
 
 
 def start_agent(levee, tmp, upstream_port, variant):
@@ -143,9 +162,13 @@ upstreams:
 # --------------------------------------------------------------------------- the load
 
 
+BACKOFF = {"base": 0.005, "max": 0.160}  # a client's wait after a 503 (--backoff-base-ms, --backoff-max-ms)
+
+
 async def client(port, host, stop_at, samples, rejected, errors):
     request = f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     reader = writer = None
+    refused_in_a_row = 0
     while time.monotonic() < stop_at:
         try:
             if writer is None:
@@ -168,9 +191,12 @@ async def client(port, host, stop_at, samples, rejected, errors):
             end = time.monotonic()
             if status == 200:
                 samples.append((end, end - start))
+                refused_in_a_row = 0
             elif status == 503:
                 rejected.append(end)
-                await asyncio.sleep(0.005)
+                wait = min(BACKOFF["max"], BACKOFF["base"] * 2 ** min(refused_in_a_row, 16))
+                refused_in_a_row += 1
+                await asyncio.sleep(wait / 2 + random.uniform(0, wait / 2))
             else:
                 errors.append((end, status))
             if close:
@@ -225,26 +251,42 @@ def trace(args, tmp):
     try:
         wait_port(upstream_port, upstream, "upstream")
         agent, port = start_agent(args.levee, tmp, upstream_port, args.trace)
-        limits = []
+        readings = []  # (seconds since the start, limit, long RTT in ms)
+        # Longer traces are read less often: each reading starts a `levee upstreams` process.
+        interval = 0.02 if args.seconds <= 10 else 0.25
 
-        async def sample(stop_at):
+        async def sample(start, stop_at):
             while time.monotonic() < stop_at:
                 proc = await asyncio.create_subprocess_exec(
                     args.levee, "upstreams", "--json", "--admin-socket", os.path.join(tmp, "admin.sock"),
                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
                 out, _ = await proc.communicate()
                 info = json.loads(out)[0]
-                limits.append((info.get("adaptive") or {}).get("limit", info["max_concurrent"]))
-                await asyncio.sleep(0.02)
+                adaptive = info.get("adaptive") or {}
+                readings.append((time.monotonic() - start, adaptive.get("limit", info["max_concurrent"]),
+                                 adaptive.get("rtt_long_us", 0) / 1e3))
+                await asyncio.sleep(interval)
 
         async def run():
-            stop_at = time.monotonic() + 5
-            await asyncio.gather(ramp(port, args.trace, [args.clients], 5), sample(stop_at))
+            start = time.monotonic()
+            steps, _ = await asyncio.gather(ramp(port, args.trace, [args.clients], args.seconds),
+                                            sample(start, start + args.seconds))
+            return steps[0]
 
-        asyncio.run(run())
+        step = asyncio.run(run())
         stop(agent)
+        limits = [limit for _, limit, _ in readings]
         ordered = sorted(limits)
-        print(f"{args.trace} at {args.clients} clients: {len(limits)} readings of the limit over 5 s: "
+        print(f"{args.trace} at {args.clients} clients for {args.seconds:g} s: goodput {step['goodput']:.0f}/s, "
+              f"p50 {step['p50_ms'] or 0:.1f} ms, p99 {step['p99_ms'] or 0:.1f} ms")
+        if args.seconds > 10:
+            for start in range(0, int(args.seconds), 10):
+                part = [(limit, long_ms) for t, limit, long_ms in readings if start <= t < start + 10]
+                if part:
+                    print(f"  {start:3d}-{start + 10:3d} s: limit median {statistics.median(l for l, _ in part):.0f} "
+                          f"(min {min(l for l, _ in part)}, max {max(l for l, _ in part)}), "
+                          f"long RTT {part[-1][1]:.1f} ms at the end")
+        print(f"{args.trace} at {args.clients} clients: {len(limits)} readings of the limit over {args.seconds:g} s: "
               f"min {ordered[0]}, p10 {ordered[len(ordered) // 10]}, median {ordered[len(ordered) // 2]}, "
               f"p90 {ordered[9 * len(ordered) // 10]}, max {ordered[-1]}")
         print("readings in order:", " ".join(str(v) for v in limits))
@@ -278,13 +320,32 @@ def main():
     ap.add_argument("--json", help="also write the raw results here")
     ap.add_argument("--trace", help="instead: one variant under --clients clients, its limit sampled every 20 ms")
     ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--seconds", type=float, default=5.0, help="with --trace: how long")
+    ap.add_argument("--gradient2", default=ADAPTIVE["gradient2"],
+                    help="more settings of the gradient2 variant, e.g. 'tolerance: 1.2' (default: none)")
+    ap.add_argument("--aimd", default=ADAPTIVE["aimd"],
+                    help="more settings of the aimd variant (default: 'timeout: 20ms')")
+    ap.add_argument("--tuned", action="store_true",
+                    help="also run gradient2-tuned and aimd-tuned, with the settings below, in the same rounds")
+    ap.add_argument("--gradient2-tuned", default=TUNED["gradient2-tuned"],
+                    help="with --tuned: gradient2-tuned's settings (default: 'tolerance: 1.0')")
+    ap.add_argument("--aimd-tuned", default=TUNED["aimd-tuned"],
+                    help="with --tuned: aimd-tuned's settings (default: 'timeout: 13ms')")
+    ap.add_argument("--backoff-base-ms", type=float, default=BACKOFF["base"] * 1e3,
+                    help="a client's wait after its first 503 in a row (default 5)")
+    ap.add_argument("--backoff-max-ms", type=float, default=BACKOFF["max"] * 1e3,
+                    help="the most a client waits after 503s in a row, doubling from the base (default 160)")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    ADAPTIVE.update(gradient2=args.gradient2, aimd=args.aimd)
+    if args.tuned or args.trace in TUNED:
+        ADAPTIVE.update({"gradient2-tuned": args.gradient2_tuned, "aimd-tuned": args.aimd_tuned})
+    BACKOFF.update(base=args.backoff_base_ms / 1e3, max=max(args.backoff_base_ms, args.backoff_max_ms) / 1e3)
     if args.serve:
         serve(args.serve, args.base_ms / 1e3, args.slope_ms / 1e3, args.knee)
         return
 
-    variants = [f"fixed-{n}" for n in FIXED] + ["gradient2", "aimd"]
+    variants = [f"fixed-{n}" for n in FIXED] + list(ADAPTIVE)
     tmp = tempfile.mkdtemp(prefix="levee-bench-adaptive-")
     if args.trace:
         trace(args, tmp)
@@ -318,26 +379,28 @@ def main():
             json.dump(results, f, indent=1)
 
     unloaded_p50 = med([u["p50_ms"] for u in results["unloaded"]])
+    print(f"a client's wait after 503s in a row: {BACKOFF['base'] * 1e3:g} ms doubling to {BACKOFF['max'] * 1e3:g} ms")
+    print("adaptive settings: " + ", ".join(f"{name} {{ {extra or 'defaults'} }}" for name, extra in ADAPTIVE.items()))
     print(f"unloaded (1 client, fixed-256): p50 {fmt([u['p50_ms'] for u in results['unloaded']], 2)} ms, "
           f"p99 {fmt([u['p99_ms'] for u in results['unloaded']], 2)} ms; p99 goal <= {2 * unloaded_p50:.1f} ms")
     print(f"rounds {args.rounds}, {args.step:g} s per step; medians [min-max] over the rounds\n")
-    header = f"{'variant':<10} {'clients':>7} {'goodput/s':>22} {'p50 ms':>22} {'p99 ms':>24} {'503/s':>20}"
+    header = f"{'variant':<15} {'clients':>7} {'goodput/s':>22} {'p50 ms':>22} {'p99 ms':>24} {'503/s':>20}"
     print(header)
     for variant in variants:
         for i, clients in enumerate(STEPS):
             runs = [run[i] for run in results["runs"][variant]]
-            print(f"{variant:<10} {clients:>7} {fmt([r['goodput'] for r in runs], 0):>22} "
+            print(f"{variant:<15} {clients:>7} {fmt([r['goodput'] for r in runs], 0):>22} "
                   f"{fmt([r['p50_ms'] for r in runs]):>22} {fmt([r['p99_ms'] for r in runs]):>24} "
                   f"{fmt([r['rejected_per_s'] for r in runs], 0):>20}")
     print("\ngoals per step: p99 <= 2 x unloaded p50; goodput >= 0.9 x the best fixed limit's (medians)")
-    for variant in ["fixed-256", "gradient2", "aimd"]:
+    for variant in ["fixed-256"] + list(ADAPTIVE):
         for i, clients in enumerate(STEPS):
             best_fixed = max(med([run[i]["goodput"] for run in results["runs"][f"fixed-{n}"]]) for n in FIXED)
             goodput = med([run[i]["goodput"] for run in results["runs"][variant]])
             p99 = med([run[i]["p99_ms"] for run in results["runs"][variant]])
             p99_ok = p99 is not None and p99 <= 2 * unloaded_p50
             goodput_ok = goodput >= 0.9 * best_fixed
-            print(f"  {variant:<10} {clients:>3} clients: p99 {p99 or 0:7.1f} ms {'met' if p99_ok else 'MISSED':<6} "
+            print(f"  {variant:<15} {clients:>3} clients: p99 {p99 or 0:7.1f} ms {'met' if p99_ok else 'MISSED':<6} "
                   f"goodput {goodput:6.0f}/s = {goodput / best_fixed:5.2f} x best fixed ({best_fixed:.0f}/s) "
                   f"{'met' if goodput_ok else 'MISSED'}")
 

@@ -92,8 +92,33 @@ public struct AdaptiveLimit: Sendable {
     public static let minimumWindow = Duration.milliseconds(1)
     public static let maximumWindow = Duration.seconds(1)
 
+    /// Gradient2: how often the limiter checks its long RTT against the upstream's latency at half the
+    /// limit, while the limit binds and the latency is above the long RTT (``record(_:now:)``).
+    public static let probeInterval = Duration.seconds(30)
+
+    /// A check of the long RTT in progress: the limit is `limit` for the windows that let the calls
+    /// admitted above it finish (`draining`: until a window's calls all started with at most `limit` in
+    /// flight, or `maximumDrainingWindows` have passed), then for one window whose average RTT becomes
+    /// the long RTT (`measuring`).
+    enum Probe: Sendable {
+        case draining(limit: Int, windows: Int)
+        case measuring(limit: Int)
+
+        var limit: Int {
+            switch self {
+            case .draining(let limit, _), .measuring(let limit): limit
+            }
+        }
+    }
+
+    /// The most windows a probe waits for the calls admitted before it to finish.
+    static let maximumDrainingWindows = 8
+
     public let configuration: AdaptiveLimitConfiguration
     private var window = Window()
+    private var probe: Probe?
+    /// When the next probe may start; nil until the long RTT's first average is in.
+    private var nextProbe: Instant?
     /// When the window being gathered ends; nil before the first sample.
     private var windowEnds: Instant?
     /// The limit as a real number (Gradient2 moves it by fractions); `limit` is its whole part.
@@ -110,9 +135,11 @@ public struct AdaptiveLimit: Sendable {
         self.estimate = Double(configuration.initialLimit(maxConcurrent: maxConcurrent))
     }
 
-    /// How many calls may hold a slot now.
-    @inlinable
-    public var limit: Int { Int(estimate) }
+    /// How many calls may hold a slot now: the estimate's whole part, or half of it during a probe.
+    public var limit: Int { probe?.limit ?? Int(estimate) }
+
+    /// Whether a probe of the long RTT is in progress.
+    public var isProbing: Bool { probe != nil }
 
     /// The last sample's RTT (zero before the first).
     public var shortRTT: Duration { .nanoseconds(Int64(shortNanoseconds)) }
@@ -137,7 +164,57 @@ public struct AdaptiveLimit: Sendable {
         let span = Duration.nanoseconds(ended.minimumNanoseconds) * 2
         windowEnds = now + min(Self.maximumWindow, max(Self.minimumWindow, span))
         let average = Duration.nanoseconds(Int64(ended.totalNanoseconds / Double(ended.count)))
-        return record(Sample(rtt: average, inFlight: ended.maximumInFlight, dropped: ended.dropped))
+        let sample = Sample(rtt: average, inFlight: ended.maximumInFlight, dropped: ended.dropped)
+        if let probe { return advance(probe, measured: sample, now: now) }
+        let inControl = isInControl(inFlight: sample.inFlight)
+        let change = record(sample)
+        // The first probe is due as soon as the long RTT's first average is in: a limiter that started
+        // under a load past the knee took that load's latency for the normal one.
+        if nextProbe == nil, samples >= UInt64(AdaptiveLimitConfiguration.longRTTWarmup) { nextProbe = now }
+        guard inControl else { return change }
+        return startProbeIfDue(inFlight: sample.inFlight, now: now) ?? change
+    }
+
+    /// Whether the limit, not the app, sets how many calls are out: at least half the slots were in use
+    /// (Netflix Gradient2's "app limited" test, the other way round).
+    private func isInControl(inFlight: Int) -> Bool {
+        Double(inFlight) >= estimate / 2
+    }
+
+    /// Gradient2's long RTT only learns from windows in which the app, not this limit, set the load,
+    /// or which were faster than it: under a load that keeps the slots busy, the latency the limit
+    /// tolerates (up to `tolerance` times the long RTT) would otherwise become the long RTT, and the
+    /// limit would climb with it past the upstream's knee (Netflix concurrency-limits #137, "Gradient2
+    /// drifts"). So that it still follows an upstream that became slower for every call, not only for
+    /// calls above its knee, and corrects a long RTT first learnt under a load already past the knee,
+    /// it is measured again: after the first 10 windows and then every ``probeInterval`` while the
+    /// limit is in control, for one window the limit is half the calls in flight, so that the calls
+    /// above it finish, and the next window's average RTT, taken at half the load, becomes the long
+    /// RTT. A probe sheds (or queues) half the load for about four round trips every 30 s.
+    private mutating func startProbeIfDue(inFlight: Int, now: Instant) -> Change? {
+        guard configuration.algorithm == .gradient2, let due = nextProbe, now >= due else { return nil }
+        let from = limit
+        let halved = max(configuration.min, min(from, inFlight) / 2)
+        guard halved < from else { return nil }
+        probe = .draining(limit: halved, windows: 0)
+        return Change(from: from, to: halved, shortRTT: shortRTT, longRTT: longRTT)
+    }
+
+    private mutating func advance(_ current: Probe, measured sample: Sample, now: Instant) -> Change? {
+        switch current {
+        case .draining(let limit, let windows):
+            let drained = sample.inFlight <= limit || windows + 1 >= Self.maximumDrainingWindows
+            probe = drained ? .measuring(limit: limit) : .draining(limit: limit, windows: windows + 1)
+            return nil
+        case .measuring(let limit):
+            probe = nil
+            nextProbe = now + Self.probeInterval
+            let rtt = Double(max(sample.rtt.nanoseconds, 1_000))
+            shortNanoseconds = rtt
+            longNanoseconds = rtt
+            guard self.limit != limit else { return nil }
+            return Change(from: limit, to: self.limit, shortRTT: shortRTT, longRTT: longRTT)
+        }
     }
 
     /// Folds in one sample, unwindowed; returns the change when the whole-number limit moved.
@@ -148,7 +225,9 @@ public struct AdaptiveLimit: Sendable {
         let rtt = Double(max(sample.rtt.nanoseconds, 1_000))
         samples &+= 1
         shortNanoseconds = rtt
-        updateLongRTT(with: rtt)
+        let held =
+            configuration.algorithm == .gradient2 && isInControl(inFlight: sample.inFlight) && rtt > longNanoseconds
+        if !held || samples <= UInt64(AdaptiveLimitConfiguration.longRTTWarmup) { updateLongRTT(with: rtt) }
         switch configuration.algorithm {
         case .gradient2: recordGradient2(rtt: rtt, inFlight: sample.inFlight)
         case .aimd: recordAIMD(rtt: rtt, inFlight: sample.inFlight, dropped: sample.dropped)
