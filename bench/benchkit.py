@@ -119,22 +119,25 @@ def free_ports(n):
 
 
 def free_udp_tcp_ports(n):
-    """`n` ports free for both UDP and TCP on 127.0.0.1 (gossip binds both)."""
-    ports = []
-    while len(ports) < n:
-        t = socket.socket()
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(("127.0.0.1", port))
-            if port not in ports:
+    """`n` distinct ports free for both UDP and TCP on 127.0.0.1 (gossip binds both); also good for
+    TCP alone. Every socket stays bound until all `n` are chosen, so no port is handed out twice."""
+    ports, socks = [], []
+    try:
+        while len(ports) < n:
+            t = socket.socket()
+            socks.append(t)
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(u)
+            try:
+                u.bind(("127.0.0.1", port))
                 ports.append(port)
-        except OSError:
-            pass
-        finally:
-            u.close()
-            t.close()
+            except OSError:
+                pass
+    finally:
+        for s in socks:
+            s.close()
     return ports
 
 

@@ -165,8 +165,9 @@ gossip:
 def run_round(args, share, round_no, work):
     tmp = tempfile.mkdtemp(prefix=f"{share}-{round_no}-", dir=work)
     n = args.agents
-    ports = bk.free_ports(1 + 2 * n)
-    gossip_ports = bk.free_udp_tcp_ports(n)
+    # One call, so that no gossip port is also an HTTP or proxy port ("Address already in use").
+    chosen = bk.free_udp_tcp_ports(1 + 3 * n)
+    ports, gossip_ports = chosen[:1 + 2 * n], chosen[1 + 2 * n:]
     upstream_port = ports[0]
     agents = [Agent(i, tmp, (ports[1 + 2 * i], ports[2 + 2 * i]), gossip_ports[i]) for i in range(n)]
     procs = []
