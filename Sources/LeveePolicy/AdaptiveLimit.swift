@@ -126,6 +126,8 @@ public struct AdaptiveLimit: Sendable {
     /// Samples folded in so far (through ``record(_:now:)``, each a window of attempts).
     public private(set) var samples: UInt64 = 0
     private var shortNanoseconds: Double = 0
+    /// Gradient2: the RTT the last probe measured at half the load, the long RTT's ceiling.
+    private var probedNanoseconds: Double?
     private var longNanoseconds: Double = 0
 
     /// A limiter starting at `configuration.initialLimit(maxConcurrent:)`; the configuration must be valid.
@@ -181,16 +183,17 @@ public struct AdaptiveLimit: Sendable {
         Double(inFlight) >= estimate / 2
     }
 
-    /// Gradient2's long RTT only learns from windows in which the app, not this limit, set the load,
-    /// or which were faster than it: under a load that keeps the slots busy, the latency the limit
+    /// Gradient2's long RTT is Netflix's average of every window, but never above the latency last
+    /// measured at half the load. Under a load that keeps the slots busy, the latency the limit
     /// tolerates (up to `tolerance` times the long RTT) would otherwise become the long RTT, and the
-    /// limit would climb with it past the upstream's knee (Netflix concurrency-limits #137, "Gradient2
-    /// drifts"). So that it still follows an upstream that became slower for every call, not only for
-    /// calls above its knee, and corrects a long RTT first learnt under a load already past the knee,
-    /// it is measured again: after the first 10 windows and then every ``probeInterval`` while the
-    /// limit is in control, for one window the limit is half the calls in flight, so that the calls
-    /// above it finish, and the next window's average RTT, taken at half the load, becomes the long
-    /// RTT. A probe sheds (or queues) half the load for about four round trips every 30 s.
+    /// limit would climb with it past the upstream's knee, without end (Netflix concurrency-limits
+    /// #137, "Gradient2 drifts"); a limiter that started under a load already past the knee would take
+    /// that load's latency for the normal one. So the latency is measured by a probe: after the first
+    /// 10 windows and then every ``probeInterval`` while the limit is in control, the limit becomes
+    /// half the calls in flight until the calls above it have finished, and the next window's average
+    /// RTT, taken at half the load, becomes the long RTT and its ceiling until the next probe. An
+    /// upstream that became slower for every call raises the ceiling at the next probe. A probe sheds
+    /// (or queues) half the load for a few round trips every 30 s.
     private mutating func startProbeIfDue(inFlight: Int, now: Instant) -> Change? {
         guard configuration.algorithm == .gradient2, let due = nextProbe, now >= due else { return nil }
         let from = limit
@@ -212,6 +215,7 @@ public struct AdaptiveLimit: Sendable {
             let rtt = Double(max(sample.rtt.nanoseconds, 1_000))
             shortNanoseconds = rtt
             longNanoseconds = rtt
+            probedNanoseconds = rtt
             guard self.limit != limit else { return nil }
             return Change(from: limit, to: self.limit, shortRTT: shortRTT, longRTT: longRTT)
         }
@@ -225,9 +229,7 @@ public struct AdaptiveLimit: Sendable {
         let rtt = Double(max(sample.rtt.nanoseconds, 1_000))
         samples &+= 1
         shortNanoseconds = rtt
-        let held =
-            configuration.algorithm == .gradient2 && isInControl(inFlight: sample.inFlight) && rtt > longNanoseconds
-        if !held || samples <= UInt64(AdaptiveLimitConfiguration.longRTTWarmup) { updateLongRTT(with: rtt) }
+        updateLongRTT(with: rtt)
         switch configuration.algorithm {
         case .gradient2: recordGradient2(rtt: rtt, inFlight: sample.inFlight)
         case .aimd: recordAIMD(rtt: rtt, inFlight: sample.inFlight, dropped: sample.dropped)
@@ -248,6 +250,7 @@ public struct AdaptiveLimit: Sendable {
             longNanoseconds = longNanoseconds * (1 - factor) + rtt * factor
         }
         if longNanoseconds / rtt > 2 { longNanoseconds *= 0.95 }
+        if let ceiling = probedNanoseconds { longNanoseconds = min(longNanoseconds, ceiling) }
     }
 
     private mutating func recordGradient2(rtt: Double, inFlight: Int) {

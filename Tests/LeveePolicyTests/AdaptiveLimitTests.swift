@@ -272,7 +272,7 @@ import Testing
     }
 
     /// Under a load that keeps every slot busy for a minute, Gradient2's long RTT stays the unloaded
-    /// latency and the limit stays at the knee. Unguarded (Netflix's own), the long RTT learns the
+    /// latency and the limit stays at the knee. Without a ceiling (Netflix's own), the long RTT learns the
     /// latency the tolerance allows, and the limit climbs with it (in this model with a 10.6 ms base:
     /// 39 → 64, and the long RTT 10.6 → 47 ms, over the minute).
     @Test func gradient2sLongRTTDoesNotDriftUnderSustainedLoad() throws {
@@ -312,8 +312,8 @@ import Testing
     }
 
     /// An upstream that becomes twice as slow for every call, whatever the load: the long RTT, held
-    /// while the limit binds, is measured again by the next probe, and the limit comes back to the
-    /// knee instead of staying where the old latency put it.
+    /// under the last probe's measurement, is measured again by the next probe, and the limit comes
+    /// back to the knee instead of staying where the old latency put it.
     @Test func gradient2sProbeFollowsAnUpstreamThatBecameSlowerForEveryCall() throws {
         var limiter = try Self.limit(.gradient2, initial: 64)
         var lowestAfterProbe = Int.max
@@ -332,7 +332,7 @@ import Testing
         #expect(lowestAfterProbe >= 30, "the limit stayed at \(lowestAfterProbe)")
     }
 
-    @Test func aProbeHalvesTheLimitForTwoWindowsThenTakesTheLongRTTFromTheSecond() throws {
+    @Test func aProbeHalvesTheLimitUntilDrainedThenTakesTheLongRTTAndItsCeiling() throws {
         var limiter = try Self.limit(.gradient2, initial: 40)
         var clock = ManualClock()
         // Eleven samples, the last one after the window's time: it closes the window with all of them.
@@ -353,7 +353,6 @@ import Testing
         }
         let started = try #require(probe)
         #expect(started.to == max(4, started.from / 2))
-        #expect(limiter.longRTT <= .milliseconds(10) + .microseconds(1))  // held while the limit bound
         // The window that drains changes nothing; the next one's RTT becomes the long RTT.
         #expect(window(rtt: .milliseconds(30), inFlight: started.to) == nil)
         #expect(limiter.isProbing)
@@ -361,5 +360,8 @@ import Testing
         #expect(!limiter.isProbing)
         #expect(limiter.longRTT == .milliseconds(12))
         #expect(ended?.from == started.to)
+        // And its ceiling until the next probe: slower windows at the full limit do not raise it.
+        for _ in 0..<20 { _ = window(rtt: .milliseconds(30), inFlight: limiter.limit) }
+        #expect(limiter.longRTT == .milliseconds(12))
     }
 }
