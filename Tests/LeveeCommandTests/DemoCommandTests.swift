@@ -10,7 +10,7 @@ import FoundationXML
 @Suite(.timeLimit(.minutes(3)))
 struct DemoCommandTests {
     @Test(
-        "levee demo --quick: the cascade unprotected; protected, the Inventory page is unaffected, the fallback is fast and a probe closes the breaker"
+        "levee demo --quick: the cascade unprotected; protected, the Inventory page keeps its success, the fallback answers and a probe closes the breaker"
     )
     func quickDemoTellsTheChaptersStory() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("demo-test-\(UUID().uuidString)")
@@ -72,13 +72,5 @@ struct DemoCommandTests {
         let parser = XMLParser(data: svg)
         #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
         #expect(String(decoding: svg, as: UTF8.self).contains("<svg"))
-    }
-}
-
-/// The machine's one-minute load average (`/proc/loadavg`; 0 where there is none).
-enum MachineLoad {
-    static var average: Double {
-        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return 0 }
-        return text.split(separator: " ").first.flatMap { Double($0) } ?? 0
     }
 }
