@@ -70,14 +70,20 @@ struct HedgingTests {
                 """
         ) { agent in
             var timedOut = 0
+            var created = 0
             for _ in 0..<4 {
                 let response = try await agent.call("orders", "POST", "/orders", body: "{}", timeoutMs: 300)
                 #expect(response.hedges == 0)
                 #expect(response.attempts == 1)
                 if response.outcome == .timeout { timedOut += 1 }
+                if response.outcome == .ok { created += 1 }
             }
             #expect(timedOut >= 1)
-            #expect(stalled.requestCount + fast.requestCount == 4)
+            // Every answer came from the fast endpoint's one request, and no call sent the stalled endpoint
+            // more than one. (A timed-out request may be cut off before the stalled server has read it all,
+            // on a loaded machine, so it need not be counted there.)
+            #expect(fast.requestCount == created)
+            #expect(stalled.requestCount <= timedOut)
         }
         try await stalled.stop()
         try await fast.stop()
@@ -94,27 +100,27 @@ struct HedgingTests {
                   search:
                     endpoints: ["\(first.address)", "\(second.address)"]
                     hedge: { delay: 20ms, max: 1 }
-                    retry: { budget: { ratio: 0, min_per_second: 1, ttl: 5s } }
+                    retry: { budget: { ratio: 0.5, min_per_second: 0, ttl: 60s } }
                 """
         ) { agent in
-            // ratio 0 deposits nothing: the floor of min_per_second × ttl pays for 5 hedges in 5 s,
-            // and 8 calls of 200 ms take well under 4.5 s (the least a withdrawal counts).
+            // Each call deposits half a hedge and there is no floor, so every second call can hedge: 4
+            // of 8. (A deposit counts for at least 54 s, the 8 calls of 200 ms take about 2.)
             var hedges = 0
             for _ in 0..<8 {
                 let response = try await agent.call("search", "GET", "/q")
                 #expect(response.outcome == .ok, "\(response.detail)")
                 hedges += Int(response.hedges)
             }
-            #expect(hedges == 5)
-            #expect(first.requestCount + second.requestCount == 8 + 5)
-            // Each hedge sent ends as won, lost or failed; the three refused are counted by why.
+            #expect(hedges == 4)
+            #expect(first.requestCount + second.requestCount == 8 + 4)
+            // Each hedge sent ends as won, lost or failed; the four refused are counted by why.
             let (_, metrics) = try await PrometheusText.scrape(try #require(agent.agent.httpAddress))
             func hedgeCount(_ result: String) -> Double? {
                 metrics.value("levee_hedges_total", ["upstream": "search", "result": result])
             }
             let settled = ["won", "lost", "failed"].compactMap(hedgeCount).reduce(0, +)
-            #expect(settled == 5)
-            #expect(hedgeCount("budget_exhausted") == 3)
+            #expect(settled == 4)
+            #expect(hedgeCount("budget_exhausted") == 4)
             #expect(hedgeCount("breaker_not_closed") == 0)
         }
         try await first.stop()
