@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Adaptive concurrency benchmark: a fixed bulkhead against Gradient2 and AIMD, side by side in one run.
 
-The upstream is a real HTTP/1.1 server this script starts (asyncio, its own process). Its latency is
+The upstream is a real HTTP/1.1 server this script starts (bench/adaptive/load.c, its own process, compiled
+with cc on first use into bench/out/adaptive-load, as is the load generator). Its latency is
 BASE (10 ms) while at most KNEE (32) requests are in flight, plus SLOPE (2 ms) for each request in
 flight above that, counted when the request arrives: an upstream whose throughput peaks at 32
 concurrent requests and falls beyond. The load is closed-loop clients through the agent's plain HTTP
@@ -25,7 +26,9 @@ doubling with each further one up to 160 ms (equal jitter: half the wait fixed, 
 starting again at 5 ms after a 200. Until 2026-12-03 a client waited a fixed 5 ms after every 503
 (`--backoff-max-ms 5` does that again): at 256 clients that was about 45 000 refused requests a second
 on the machine's 2 cores, and the harness, not the upstream, set the top steps' latency (even a fixed
-limit of 32, the upstream's knee, had a p99 of 36-54 ms there). No retries (`max_attempts: 1`).
+limit of 32, the upstream's knee, had a p99 of 36-54 ms there). Until 2026-12-03 the upstream and the
+clients were asyncio Python, which took about a core of the two at 256 clients; in C they take a few
+per cent. No retries (`max_attempts: 1`).
 
 Each round measures the unloaded latency (1 client, fixed-256) and then every variant once, in an order
 that rotates between rounds. Reported per variant and load step: goodput (200 answers per second),
@@ -41,12 +44,11 @@ fixed limit's goodput at that step.
 """
 
 import argparse
-import asyncio
 import json
 import os
-import random
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,50 +63,26 @@ STEPS = [16, 32, 64, 128, 256]
 FIXED = [32, 64, 128, 256]
 
 
-# --------------------------------------------------------------------------- the upstream
+# --------------------------------------------------------------------------- the harness (C)
+
+HARNESS_SOURCE = os.path.join(ROOT, "bench", "adaptive", "load.c")
+HARNESS = os.path.join(ROOT, "bench", "out", "adaptive-load")
 
 
-class Upstream(asyncio.Protocol):
-    """HTTP/1.1 keep-alive; one request at a time per connection (the agent's pool sends no pipeline)."""
-
-    in_flight = 0
-
-    def __init__(self, base, slope, knee):
-        self.base, self.slope, self.knee = base, slope, knee
-        self.buffer = b""
-        self.transport = None
-
-    def connection_made(self, transport):
-        self.transport = transport
-        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def data_received(self, data):
-        self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            self.buffer = self.buffer[end + 4:]
-            Upstream.in_flight += 1
-            delay = self.base + self.slope * max(0, Upstream.in_flight - self.knee)
-            asyncio.get_running_loop().call_later(delay, self.respond)
-
-    def respond(self):
-        Upstream.in_flight -= 1
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
-
-    def connection_lost(self, exc):
-        self.transport = None
+def build_harness():
+    """Compiles bench/adaptive/load.c (the upstream and the clients) unless its binary is newer."""
+    if os.path.exists(HARNESS) and os.path.getmtime(HARNESS) >= os.path.getmtime(HARNESS_SOURCE):
+        return
+    os.makedirs(os.path.dirname(HARNESS), exist_ok=True)
+    subprocess.run(["cc", "-O2", "-Wall", "-o", HARNESS, HARNESS_SOURCE], check=True)
 
 
-def serve(port, base, slope, knee):
-    async def main():
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: Upstream(base, slope, knee), "127.0.0.1", port, backlog=1024)
-        async with server:
-            await server.serve_forever()
-    asyncio.run(main())
+def start_upstream(args, tmp):
+    port = bk.free_ports(1)[0]
+    upstream = spawn([HARNESS, "upstream", str(port), str(round(args.base_ms * 1e3)),
+                      str(round(args.slope_ms * 1e3)), str(args.knee)], os.path.join(tmp, "upstream.log"))
+    wait_port(port, upstream, "upstream")
+    return port
 
 
 # --------------------------------------------------------------------------- children
@@ -165,78 +143,21 @@ upstreams:
 BACKOFF = {"base": 0.005, "max": 0.160}  # a client's wait after a 503 (--backoff-base-ms, --backoff-max-ms)
 
 
-async def client(port, host, stop_at, samples, rejected, errors):
-    request = f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-    reader = writer = None
-    refused_in_a_row = 0
-    while time.monotonic() < stop_at:
-        try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            start = time.monotonic()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            close = False
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"connection" and value.strip().lower() == b"close":
-                    close = True
-            if length:
-                await reader.readexactly(length)
-            end = time.monotonic()
-            if status == 200:
-                samples.append((end, end - start))
-                refused_in_a_row = 0
-            elif status == 503:
-                rejected.append(end)
-                wait = min(BACKOFF["max"], BACKOFF["base"] * 2 ** min(refused_in_a_row, 16))
-                refused_in_a_row += 1
-                await asyncio.sleep(wait / 2 + random.uniform(0, wait / 2))
-            else:
-                errors.append((end, status))
-            if close:
-                writer.close()
-                writer = None
-        except (OSError, asyncio.IncompleteReadError, ValueError) as e:
-            errors.append((time.monotonic(), repr(e)))
-            if writer is not None:
-                writer.close()
-            writer = None
-            await asyncio.sleep(0.01)
-    if writer is not None:
-        writer.close()
+def load(port, host, steps, seconds):
+    """Starts the rising closed-loop load: `steps` clients in turn, `seconds` each (see load.c)."""
+    return subprocess.Popen([HARNESS, "clients", str(port), host, str(seconds), "0.5",
+                             str(round(BACKOFF["base"] * 1e6)), str(round(BACKOFF["max"] * 1e6))]
+                            + [str(n) for n in steps], stdout=subprocess.PIPE, text=True)
 
 
-async def ramp(port, host, steps, seconds):
-    """Rising closed-loop load; returns per-step stats over each step's last (seconds - 0.5) s."""
-    samples, rejected, errors = [], [], []
-    results = []
-    for clients in steps:
-        start = time.monotonic()
-        stop_at = start + seconds
-        # Every client of this step runs until the step's end; the next step starts them afresh.
-        step_tasks = [asyncio.create_task(client(port, host, stop_at, samples, rejected, errors))
-                      for _ in range(clients)]
-        await asyncio.gather(*step_tasks)
-        lo = start + 0.5
-        ok = sorted(d for t, d in samples if lo <= t <= stop_at)
-        span = stop_at - lo
-        results.append({
-            "clients": clients,
-            "goodput": len(ok) / span,
-            "p50_ms": 1e3 * ok[len(ok) // 2] if ok else None,
-            "p99_ms": 1e3 * ok[min(len(ok) - 1, int(0.99 * len(ok)))] if ok else None,
-            "rejected_per_s": sum(1 for t in rejected if lo <= t <= stop_at) / span,
-            "errors": sum(1 for t, _ in errors if lo <= t <= stop_at),
-        })
-        samples.clear()
-        rejected.clear()
-    return results
+def ramp(port, host, steps, seconds):
+    """Per-step stats (goodput, p50_ms, p99_ms, rejected_per_s, errors) over each step's last
+    (seconds - 0.5) s."""
+    proc = load(port, host, steps, seconds)
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the load generator exited with {proc.returncode}")
+    return [json.loads(line) for line in out.splitlines()]
 
 
 # --------------------------------------------------------------------------- trace
@@ -244,36 +165,26 @@ async def ramp(port, host, steps, seconds):
 
 def trace(args, tmp):
     """The limit of one variant under a steady load, sampled with `levee upstreams --json`."""
-    upstream_port = bk.free_ports(1)[0]
-    upstream = spawn([sys.executable, os.path.abspath(__file__), "--serve", str(upstream_port),
-                      "--base-ms", str(args.base_ms), "--slope-ms", str(args.slope_ms), "--knee", str(args.knee)],
-                     os.path.join(tmp, "upstream.log"))
     try:
-        wait_port(upstream_port, upstream, "upstream")
+        upstream_port = start_upstream(args, tmp)
         agent, port = start_agent(args.levee, tmp, upstream_port, args.trace)
         readings = []  # (seconds since the start, limit, long RTT in ms)
         # Longer traces are read less often: each reading starts a `levee upstreams` process.
         interval = 0.02 if args.seconds <= 10 else 0.25
 
-        async def sample(start, stop_at):
-            while time.monotonic() < stop_at:
-                proc = await asyncio.create_subprocess_exec(
-                    args.levee, "upstreams", "--json", "--admin-socket", os.path.join(tmp, "admin.sock"),
-                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-                out, _ = await proc.communicate()
-                info = json.loads(out)[0]
-                adaptive = info.get("adaptive") or {}
-                readings.append((time.monotonic() - start, adaptive.get("limit", info["max_concurrent"]),
-                                 adaptive.get("rtt_long_us", 0) / 1e3))
-                await asyncio.sleep(interval)
-
-        async def run():
-            start = time.monotonic()
-            steps, _ = await asyncio.gather(ramp(port, args.trace, [args.clients], args.seconds),
-                                            sample(start, start + args.seconds))
-            return steps[0]
-
-        step = asyncio.run(run())
+        start = time.monotonic()
+        proc = load(port, args.trace, [args.clients], args.seconds)
+        while proc.poll() is None:
+            out = subprocess.run([args.levee, "upstreams", "--json", "--admin-socket", os.path.join(tmp, "admin.sock")],
+                                 capture_output=True, text=True).stdout
+            if proc.poll() is not None:
+                break
+            info = json.loads(out)[0]
+            adaptive = info.get("adaptive") or {}
+            readings.append((time.monotonic() - start, adaptive.get("limit", info["max_concurrent"]),
+                             adaptive.get("rtt_long_us", 0) / 1e3))
+            time.sleep(interval)
+        step = json.loads(proc.stdout.read().splitlines()[0])
         stop(agent)
         limits = [limit for _, limit, _ in readings]
         ordered = sorted(limits)
@@ -335,38 +246,30 @@ def main():
                     help="a client's wait after its first 503 in a row (default 5)")
     ap.add_argument("--backoff-max-ms", type=float, default=BACKOFF["max"] * 1e3,
                     help="the most a client waits after 503s in a row, doubling from the base (default 160)")
-    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     ADAPTIVE.update(gradient2=args.gradient2, aimd=args.aimd)
     if args.tuned or args.trace in TUNED:
         ADAPTIVE.update({"gradient2-tuned": args.gradient2_tuned, "aimd-tuned": args.aimd_tuned})
     BACKOFF.update(base=args.backoff_base_ms / 1e3, max=max(args.backoff_base_ms, args.backoff_max_ms) / 1e3)
-    if args.serve:
-        serve(args.serve, args.base_ms / 1e3, args.slope_ms / 1e3, args.knee)
-        return
-
     variants = [f"fixed-{n}" for n in FIXED] + list(ADAPTIVE)
     tmp = tempfile.mkdtemp(prefix="levee-bench-adaptive-")
+    build_harness()
     if args.trace:
         trace(args, tmp)
         return
-    upstream_port = bk.free_ports(1)[0]
-    upstream = spawn([sys.executable, os.path.abspath(__file__), "--serve", str(upstream_port),
-                      "--base-ms", str(args.base_ms), "--slope-ms", str(args.slope_ms), "--knee", str(args.knee)],
-                     os.path.join(tmp, "upstream.log"))
     results = {"unloaded": [], "runs": {v: [] for v in variants}}
     try:
-        wait_port(upstream_port, upstream, "upstream")
+        upstream_port = start_upstream(args, tmp)
         for round_index in range(args.rounds):
             agent, port = start_agent(args.levee, tmp, upstream_port, "fixed-256")
-            unloaded = asyncio.run(ramp(port, "fixed-256", [1], args.step))[0]
+            unloaded = ramp(port, "fixed-256", [1], args.step)[0]
             stop(agent)
             results["unloaded"].append(unloaded)
             log(f"round {round_index + 1}: unloaded p50 {unloaded['p50_ms']:.2f} ms, p99 {unloaded['p99_ms']:.2f} ms")
             shift = round_index % len(variants)
             for variant in variants[shift:] + variants[:shift]:
                 agent, port = start_agent(args.levee, tmp, upstream_port, variant)
-                steps = asyncio.run(ramp(port, variant, STEPS, args.step))
+                steps = ramp(port, variant, STEPS, args.step)
                 stop(agent)
                 results["runs"][variant].append(steps)
                 log(f"round {round_index + 1} {variant}: " + ", ".join(

@@ -79,11 +79,11 @@ struct HedgingTests {
                 if response.outcome == .ok { created += 1 }
             }
             #expect(timedOut >= 1)
-            // Every answer came from the fast endpoint's one request, and no call sent the stalled endpoint
-            // more than one. (A timed-out request may be cut off before the stalled server has read it all,
-            // on a loaded machine, so it need not be counted there.)
-            #expect(fast.requestCount == created)
-            #expect(stalled.requestCount <= timedOut)
+            // One request per call at most, and one for each answer. (A timed-out request may be cut off
+            // before the server has read it all, so fewer may be counted on a loaded machine; and on one,
+            // a call to the fast endpoint may time out too.)
+            #expect(stalled.requestCount + fast.requestCount <= 4)
+            #expect(fast.requestCount >= created)
         }
         try await stalled.stop()
         try await fast.stop()
