@@ -150,6 +150,14 @@ def load(port, host, steps, seconds):
                             + [str(n) for n in steps], stdout=subprocess.PIPE, text=True)
 
 
+def cpu_ticks():
+    """(all, stolen) clock ticks of this machine so far (/proc/stat): on a virtual machine, time the host
+    gave to others while this one had work, which no harness can make up for."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    return sum(fields[:8]), fields[7]
+
+
 def ramp(port, host, steps, seconds):
     """Per-step stats (goodput, p50_ms, p99_ms, rejected_per_s, errors) over each step's last
     (seconds - 0.5) s."""
@@ -257,7 +265,7 @@ def main():
     if args.trace:
         trace(args, tmp)
         return
-    results = {"unloaded": [], "runs": {v: [] for v in variants}}
+    results = {"unloaded": [], "runs": {v: [] for v in variants}, "steal": {}}
     try:
         upstream_port = start_upstream(args, tmp)
         for round_index in range(args.rounds):
@@ -269,11 +277,16 @@ def main():
             shift = round_index % len(variants)
             for variant in variants[shift:] + variants[:shift]:
                 agent, port = start_agent(args.levee, tmp, upstream_port, variant)
+                ticks_before = cpu_ticks()
                 steps = ramp(port, variant, STEPS, args.step)
+                ticks_after = cpu_ticks()
                 stop(agent)
+                stolen = (ticks_after[1] - ticks_before[1]) / max(1, ticks_after[0] - ticks_before[0])
                 results["runs"][variant].append(steps)
+                results["steal"].setdefault(variant, []).append(stolen)
                 log(f"round {round_index + 1} {variant}: " + ", ".join(
-                    f"{s['clients']}c {s['goodput']:.0f}/s p99 {s['p99_ms'] or 0:.1f} ms" for s in steps))
+                    f"{s['clients']}c {s['goodput']:.0f}/s p99 {s['p99_ms'] or 0:.1f} ms" for s in steps)
+                    + f"; steal {100 * stolen:.0f} %")
     finally:
         cleanup()
 
@@ -286,7 +299,9 @@ def main():
     print("adaptive settings: " + ", ".join(f"{name} {{ {extra or 'defaults'} }}" for name, extra in ADAPTIVE.items()))
     print(f"unloaded (1 client, fixed-256): p50 {fmt([u['p50_ms'] for u in results['unloaded']], 2)} ms, "
           f"p99 {fmt([u['p99_ms'] for u in results['unloaded']], 2)} ms; p99 goal <= {2 * unloaded_p50:.1f} ms")
-    print(f"rounds {args.rounds}, {args.step:g} s per step; medians [min-max] over the rounds\n")
+    print(f"rounds {args.rounds}, {args.step:g} s per step; medians [min-max] over the rounds")
+    print("CPU time stolen by the host (share of this machine's ticks) per variant, each round: " + "; ".join(
+        f"{v} " + " ".join(f"{100 * x:.0f}" for x in results["steal"][v]) for v in variants) + " (%)\n")
     header = f"{'variant':<15} {'clients':>7} {'goodput/s':>22} {'p50 ms':>22} {'p99 ms':>24} {'503/s':>20}"
     print(header)
     for variant in variants:
