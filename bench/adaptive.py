@@ -31,7 +31,10 @@ clients were asyncio Python, which took about a core of the two at 256 clients; 
 per cent. No retries (`max_attempts: 1`).
 
 Each round measures the unloaded latency (1 client, fixed-256) and then every variant once, in an order
-that rotates between rounds. Reported per variant and load step: goodput (200 answers per second),
+that rotates between rounds. On a virtual machine the host may take CPU time from it while it has work
+(/proc/stat's steal), which neither the agent nor the harness can make up for: a variant's run during
+which more than 5 % was stolen is run again, at most twice (--max-steal, --repeat-stolen), and the
+summary lists the steal of every run and the runs repeated. Reported per variant and load step: goodput (200 answers per second),
 p50/p99 of the 200 answers as the client saw them, and 503s per second; medians over the rounds, with
 the range. Goals (issue 15): at every step, p99 <= 2 x the unloaded p50, and goodput >= 90 % of the best
 fixed limit's goodput at that step.
@@ -254,6 +257,11 @@ def main():
                     help="a client's wait after its first 503 in a row (default 5)")
     ap.add_argument("--backoff-max-ms", type=float, default=BACKOFF["max"] * 1e3,
                     help="the most a client waits after 503s in a row, doubling from the base (default 160)")
+    ap.add_argument("--max-steal", type=float, default=5.0,
+                    help="a variant's run during which the host stole more of this machine's CPU (%%) is run "
+                         "again (default 5; /proc/stat's steal)")
+    ap.add_argument("--repeat-stolen", type=int, default=2,
+                    help="how many times at most a run is repeated for --max-steal (default 2; 0: never)")
     args = ap.parse_args()
     ADAPTIVE.update(gradient2=args.gradient2, aimd=args.aimd)
     if args.tuned or args.trace in TUNED:
@@ -265,7 +273,7 @@ def main():
     if args.trace:
         trace(args, tmp)
         return
-    results = {"unloaded": [], "runs": {v: [] for v in variants}, "steal": {}}
+    results = {"unloaded": [], "runs": {v: [] for v in variants}, "steal": {}, "repeated": []}
     try:
         upstream_port = start_upstream(args, tmp)
         for round_index in range(args.rounds):
@@ -276,12 +284,18 @@ def main():
             log(f"round {round_index + 1}: unloaded p50 {unloaded['p50_ms']:.2f} ms, p99 {unloaded['p99_ms']:.2f} ms")
             shift = round_index % len(variants)
             for variant in variants[shift:] + variants[:shift]:
-                agent, port = start_agent(args.levee, tmp, upstream_port, variant)
-                ticks_before = cpu_ticks()
-                steps = ramp(port, variant, STEPS, args.step)
-                ticks_after = cpu_ticks()
-                stop(agent)
-                stolen = (ticks_after[1] - ticks_before[1]) / max(1, ticks_after[0] - ticks_before[0])
+                for attempt in range(1 + args.repeat_stolen):
+                    agent, port = start_agent(args.levee, tmp, upstream_port, variant)
+                    ticks_before = cpu_ticks()
+                    steps = ramp(port, variant, STEPS, args.step)
+                    ticks_after = cpu_ticks()
+                    stop(agent)
+                    stolen = (ticks_after[1] - ticks_before[1]) / max(1, ticks_after[0] - ticks_before[0])
+                    if stolen <= args.max_steal / 100 or attempt == args.repeat_stolen:
+                        break
+                    results["repeated"].append((round_index + 1, variant, stolen))
+                    log(f"round {round_index + 1} {variant}: the host stole {100 * stolen:.0f} % of the CPU "
+                        f"(more than {args.max_steal:g} %): run again")
                 results["runs"][variant].append(steps)
                 results["steal"].setdefault(variant, []).append(stolen)
                 log(f"round {round_index + 1} {variant}: " + ", ".join(
@@ -301,7 +315,9 @@ def main():
           f"p99 {fmt([u['p99_ms'] for u in results['unloaded']], 2)} ms; p99 goal <= {2 * unloaded_p50:.1f} ms")
     print(f"rounds {args.rounds}, {args.step:g} s per step; medians [min-max] over the rounds")
     print("CPU time stolen by the host (share of this machine's ticks) per variant, each round: " + "; ".join(
-        f"{v} " + " ".join(f"{100 * x:.0f}" for x in results["steal"][v]) for v in variants) + " (%)\n")
+        f"{v} " + " ".join(f"{100 * x:.0f}" for x in results["steal"][v]) for v in variants) + " (%)")
+    print(f"runs repeated because the host stole more than {args.max_steal:g} %: " + (", ".join(
+        f"round {r} {v} ({100 * x:.0f} %)" for r, v, x in results["repeated"]) or "none") + "\n")
     header = f"{'variant':<15} {'clients':>7} {'goodput/s':>22} {'p50 ms':>22} {'p99 ms':>24} {'503/s':>20}"
     print(header)
     for variant in variants:
