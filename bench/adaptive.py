@@ -153,14 +153,6 @@ def load(port, host, steps, seconds):
                             + [str(n) for n in steps], stdout=subprocess.PIPE, text=True)
 
 
-def cpu_ticks():
-    """(all, stolen) clock ticks of this machine so far (/proc/stat): on a virtual machine, time the host
-    gave to others while this one had work, which no harness can make up for."""
-    with open("/proc/stat") as f:
-        fields = [int(v) for v in f.readline().split()[1:]]
-    return sum(fields[:8]), fields[7]
-
-
 def ramp(port, host, steps, seconds):
     """Per-step stats (goodput, p50_ms, p99_ms, rejected_per_s, errors) over each step's last
     (seconds - 0.5) s."""
@@ -286,11 +278,11 @@ def main():
             for variant in variants[shift:] + variants[:shift]:
                 for attempt in range(1 + args.repeat_stolen):
                     agent, port = start_agent(args.levee, tmp, upstream_port, variant)
-                    ticks_before = cpu_ticks()
+                    ticks_before = bk.cpu_ticks()
                     steps = ramp(port, variant, STEPS, args.step)
-                    ticks_after = cpu_ticks()
+                    ticks_after = bk.cpu_ticks()
                     stop(agent)
-                    stolen = (ticks_after[1] - ticks_before[1]) / max(1, ticks_after[0] - ticks_before[0])
+                    stolen = bk.stolen_share(ticks_before, ticks_after)
                     if stolen <= args.max_steal / 100 or attempt == args.repeat_stolen:
                         break
                     results["repeated"].append((round_index + 1, variant, stolen))

