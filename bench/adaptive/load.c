@@ -117,6 +117,22 @@ static struct sockaddr_in loopback(int port) {
 #define MAX_FDS 65536
 #define TIMER_TAG ((uint64_t)1 << 40)
 
+/* epoll_wait, again after a signal. */
+static int wait_events(int ep, struct epoll_event *events, int max, int timeout_ms) {
+    for (;;) {
+        int n = epoll_wait(ep, events, max, timeout_ms);
+        if (n >= 0) return n;
+        if (errno != EINTR) die("epoll_wait");
+    }
+}
+
+/* Reads the timerfd's expirations (so it stops being readable) and returns the time now. */
+static int64_t timers_fired(int tfd) {
+    uint64_t expirations;
+    (void)!read(tfd, &expirations, sizeof expirations);
+    return now_ns();
+}
+
 /* ---------------------------------------------------------------- the upstream */
 
 typedef struct {
@@ -155,17 +171,11 @@ static int upstream(int argc, char **argv) {
     static const char answer[] = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok";
     struct epoll_event events[256];
     for (;;) {
-        int n = epoll_wait(ep, events, 256, -1);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            die("epoll_wait");
-        }
+        int n = wait_events(ep, events, 256, -1);
         for (int i = 0; i < n; i++) {
             uint64_t tag = events[i].data.u64;
             if (tag == TIMER_TAG) {
-                uint64_t expirations;
-                (void)!read(tfd, &expirations, sizeof expirations);
-                int64_t now = now_ns();
+                int64_t now = timers_fired(tfd);
                 while (timers.count > 0 && timers.items[0].at <= now) {
                     timer t = heap_pop(&timers);
                     in_flight--;
@@ -413,17 +423,11 @@ static void step(int port, const char *request, int clients, double seconds, dou
     arm(tfd, &r.timers);
     struct epoll_event events[512];
     while (r.in_flight_or_waiting > 0) {
-        int n = epoll_wait(r.ep, events, 512, 100);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            die("epoll_wait");
-        }
+        int n = wait_events(r.ep, events, 512, 100);
         for (int i = 0; i < n; i++) {
             uint64_t tag = events[i].data.u64;
             if (tag == TIMER_TAG) {
-                uint64_t expirations;
-                (void)!read(tfd, &expirations, sizeof expirations);
-                int64_t now = now_ns();
+                int64_t now = timers_fired(tfd);
                 while (r.timers.count > 0 && r.timers.items[0].at <= now) {
                     int index = (int)heap_pop(&r.timers).id;
                     if (all[index].state == SLEEPING) client_next(&r, &all[index], index);
