@@ -12,7 +12,10 @@
 ///   (latency came back down after a long overload), it is cut by 5 % so that it catches up;
 /// - while fewer than half the slots are in use the limit holds (the app, not the upstream, limits);
 /// - gradient = clamp(tolerance · long / short, 0.5, 1); new = limit · gradient + 4;
-///   limit ← (1 − smoothing) · limit + smoothing · new, clamped into [min, max].
+///   limit ← (1 − smoothing) · limit + smoothing · new, clamped into [min, max];
+/// - Levee's one departure: the long RTT never rises above the latency a probe last measured at half
+///   the load (``record(_:now:)``, every 30 s while the limit binds), because Netflix's average drifts
+///   up with the load it is meant to judge (concurrency-limits #137).
 ///
 /// AIMD (Netflix `AIMDLimit._update`), on the whole-number limit L:
 /// - a drop (a timed-out attempt, or one slower than `timeout`): L ← ⌊L · backoff_ratio⌋;
@@ -53,16 +56,34 @@ public struct AdaptiveLimit: Sendable {
         /// The RTT estimates at the change.
         public var shortRTT: Duration
         public var longRTT: Duration
+        /// Why it moved.
+        public var reason: Reason
 
-        public init(from: Int, to: Int, shortRTT: Duration, longRTT: Duration) {
+        /// Why the limit moved.
+        public enum Reason: Hashable, Sendable {
+            /// The algorithm's update on a window.
+            case update
+            /// Gradient2's probe began: the limit is halved while the long RTT is measured.
+            case probeStarted
+            /// The probe ended: its window's RTT is the long RTT and its ceiling, the limit is back.
+            case probeEnded
+        }
+
+        public init(from: Int, to: Int, shortRTT: Duration, longRTT: Duration, reason: Reason = .update) {
             self.from = from
             self.to = to
             self.shortRTT = shortRTT
             self.longRTT = longRTT
+            self.reason = reason
         }
 
         public var description: String {
-            "limit \(from) -> \(to) (rtt short \(shortRTT.roundedToMicroseconds), long \(longRTT.roundedToMicroseconds))"
+            let rtt = "rtt short \(shortRTT.roundedToMicroseconds), long \(longRTT.roundedToMicroseconds)"
+            switch reason {
+            case .update: return "limit \(from) -> \(to) (\(rtt))"
+            case .probeStarted: return "limit \(from) -> \(to) to measure the RTT at half the load (\(rtt))"
+            case .probeEnded: return "limit \(from) -> \(to) after the probe (\(rtt); the long RTT's new ceiling)"
+            }
         }
     }
 
@@ -92,8 +113,33 @@ public struct AdaptiveLimit: Sendable {
     public static let minimumWindow = Duration.milliseconds(1)
     public static let maximumWindow = Duration.seconds(1)
 
+    /// Gradient2: how often the limiter checks its long RTT against the upstream's latency at half the
+    /// limit, while the limit binds and the latency is above the long RTT (``record(_:now:)``).
+    public static let probeInterval = Duration.seconds(30)
+
+    /// A check of the long RTT in progress: the limit is `limit` for the windows that let the calls
+    /// admitted above it finish (`draining`: until a window's calls all started with at most `limit` in
+    /// flight, or `maximumDrainingWindows` have passed), then for one window whose average RTT becomes
+    /// the long RTT (`measuring`).
+    enum Probe: Sendable {
+        case draining(limit: Int, windows: Int)
+        case measuring(limit: Int)
+
+        var limit: Int {
+            switch self {
+            case .draining(let limit, _), .measuring(let limit): limit
+            }
+        }
+    }
+
+    /// The most windows a probe waits for the calls admitted before it to finish.
+    static let maximumDrainingWindows = 8
+
     public let configuration: AdaptiveLimitConfiguration
     private var window = Window()
+    private var probe: Probe?
+    /// When the next probe may start; nil until the long RTT's first average is in.
+    private var nextProbe: Instant?
     /// When the window being gathered ends; nil before the first sample.
     private var windowEnds: Instant?
     /// The limit as a real number (Gradient2 moves it by fractions); `limit` is its whole part.
@@ -101,6 +147,8 @@ public struct AdaptiveLimit: Sendable {
     /// Samples folded in so far (through ``record(_:now:)``, each a window of attempts).
     public private(set) var samples: UInt64 = 0
     private var shortNanoseconds: Double = 0
+    /// Gradient2: the RTT the last probe measured at half the load, the long RTT's ceiling.
+    private var probedNanoseconds: Double?
     private var longNanoseconds: Double = 0
 
     /// A limiter starting at `configuration.initialLimit(maxConcurrent:)`; the configuration must be valid.
@@ -110,9 +158,11 @@ public struct AdaptiveLimit: Sendable {
         self.estimate = Double(configuration.initialLimit(maxConcurrent: maxConcurrent))
     }
 
-    /// How many calls may hold a slot now.
-    @inlinable
-    public var limit: Int { Int(estimate) }
+    /// How many calls may hold a slot now: the estimate's whole part, or half of it during a probe.
+    public var limit: Int { probe?.limit ?? Int(estimate) }
+
+    /// Whether a probe of the long RTT is in progress.
+    public var isProbing: Bool { probe != nil }
 
     /// The last sample's RTT (zero before the first).
     public var shortRTT: Duration { .nanoseconds(Int64(shortNanoseconds)) }
@@ -137,7 +187,59 @@ public struct AdaptiveLimit: Sendable {
         let span = Duration.nanoseconds(ended.minimumNanoseconds) * 2
         windowEnds = now + min(Self.maximumWindow, max(Self.minimumWindow, span))
         let average = Duration.nanoseconds(Int64(ended.totalNanoseconds / Double(ended.count)))
-        return record(Sample(rtt: average, inFlight: ended.maximumInFlight, dropped: ended.dropped))
+        let sample = Sample(rtt: average, inFlight: ended.maximumInFlight, dropped: ended.dropped)
+        if let probe { return advance(probe, measured: sample, now: now) }
+        let inControl = isInControl(inFlight: sample.inFlight)
+        let change = record(sample)
+        // The first probe is due as soon as the long RTT's first average is in: a limiter that started
+        // under a load past the knee took that load's latency for the normal one.
+        if nextProbe == nil, samples >= UInt64(AdaptiveLimitConfiguration.longRTTWarmup) { nextProbe = now }
+        guard inControl else { return change }
+        return startProbeIfDue(inFlight: sample.inFlight, now: now) ?? change
+    }
+
+    /// Whether the limit, not the app, sets how many calls are out: at least half the slots were in use
+    /// (Netflix Gradient2's "app limited" test, the other way round).
+    private func isInControl(inFlight: Int) -> Bool {
+        Double(inFlight) >= estimate / 2
+    }
+
+    /// Gradient2's long RTT is Netflix's average of every window, but never above the latency last
+    /// measured at half the load. Under a load that keeps the slots busy, the latency the limit
+    /// tolerates (up to `tolerance` times the long RTT) would otherwise become the long RTT, and the
+    /// limit would climb with it past the upstream's knee, without end (Netflix concurrency-limits
+    /// #137, "Gradient2 drifts"); a limiter that started under a load already past the knee would take
+    /// that load's latency for the normal one. So the latency is measured by a probe: after the first
+    /// 10 windows and then every ``probeInterval`` while the limit is in control, the limit becomes
+    /// half the calls in flight until the calls above it have finished, and the next window's average
+    /// RTT, taken at half the load, becomes the long RTT and its ceiling until the next probe. An
+    /// upstream that became slower for every call raises the ceiling at the next probe. A probe sheds
+    /// (or queues) half the load for a few round trips every 30 s.
+    private mutating func startProbeIfDue(inFlight: Int, now: Instant) -> Change? {
+        guard configuration.algorithm == .gradient2, let due = nextProbe, now >= due else { return nil }
+        let from = limit
+        let halved = max(configuration.min, min(from, inFlight) / 2)
+        guard halved < from else { return nil }
+        probe = .draining(limit: halved, windows: 0)
+        return Change(from: from, to: halved, shortRTT: shortRTT, longRTT: longRTT, reason: .probeStarted)
+    }
+
+    private mutating func advance(_ current: Probe, measured sample: Sample, now: Instant) -> Change? {
+        switch current {
+        case .draining(let limit, let windows):
+            let drained = sample.inFlight <= limit || windows + 1 >= Self.maximumDrainingWindows
+            probe = drained ? .measuring(limit: limit) : .draining(limit: limit, windows: windows + 1)
+            return nil
+        case .measuring(let limit):
+            probe = nil
+            nextProbe = now + Self.probeInterval
+            let rtt = Double(max(sample.rtt.nanoseconds, 1_000))
+            shortNanoseconds = rtt
+            longNanoseconds = rtt
+            probedNanoseconds = rtt
+            guard self.limit != limit else { return nil }
+            return Change(from: limit, to: self.limit, shortRTT: shortRTT, longRTT: longRTT, reason: .probeEnded)
+        }
     }
 
     /// Folds in one sample, unwindowed; returns the change when the whole-number limit moved.
@@ -169,6 +271,7 @@ public struct AdaptiveLimit: Sendable {
             longNanoseconds = longNanoseconds * (1 - factor) + rtt * factor
         }
         if longNanoseconds / rtt > 2 { longNanoseconds *= 0.95 }
+        if let ceiling = probedNanoseconds { longNanoseconds = min(longNanoseconds, ceiling) }
     }
 
     private mutating func recordGradient2(rtt: Double, inFlight: Int) {

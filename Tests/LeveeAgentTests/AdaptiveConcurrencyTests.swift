@@ -37,39 +37,46 @@ struct AdaptiveConcurrencyTests {
         arguments: ["aimd", "gradient2"]
     )
     func limitFallsWhenSlowAndRisesWhenFast(algorithm: String) async throws {
+        // "Fast" is a fixed 50 ms, not an instant answer: with an instant answer and 40 callers, the
+        // agent's own CPU would be the bottleneck on a loaded machine, and its queueing would read as an
+        // upstream whose latency grows with the calls in flight, which an adaptive limit rightly holds
+        // down. At 50 ms and at most 32 slots the agent serves at most 640 calls a second.
+        let fast = TestHTTPBehaviour.stall(.milliseconds(50), then: .respond(status: 200, body: "ok"))
+        let slow = TestHTTPBehaviour.stall(.milliseconds(300), then: .respond(status: 200, body: "ok"))
         let server = try await TestHTTPServer.start()
-        server.behaviour = .respond(status: 200, body: "ok")
-        // AIMD counts an attempt slower than 250 ms as a drop (a loaded machine's fast calls stay under
-        // it, the slow upstream's 300 ms do not); Gradient2 compares each RTT with the
+        server.behaviour = fast
+        // AIMD counts an attempt slower than 250 ms as a drop (the fast calls stay under it on a loaded
+        // machine, the slow upstream's 300 ms do not); Gradient2 compares each window's RTT with the
         // long-term average it learnt while the upstream was fast.
         let yaml = """
             upstreams:
               payments:
                 endpoints: ["\(server.address)"]
                 retry: { max_attempts: 1 }
+                timeouts: { attempt: 2s, total: 5s }
                 bulkhead:
                   max_queue: 64
-                  queue_timeout: 1s
+                  queue_timeout: 2s
                   adaptive: { algorithm: \(algorithm), min: 2, max: 32, initial: 8, timeout: 250ms }
             """
         try await AgentHarness.withAgent(yaml: yaml) { agent in
             #expect(try await Self.limit(agent) == 8)
             // More callers than slots, so that at least half the slots stay busy (Gradient2 holds its
             // limit while fewer are: the app, not the upstream, is the limit then).
-            try await Self.underLoad(agent, callers: 64) {
+            try await Self.underLoad(agent, callers: 40) {
                 // Fast: the limit grows while the callers keep at least half the slots busy.
                 try await eventually("the limit grows while the upstream is fast", timeout: .seconds(30)) {
                     try await Self.limit(agent) >= 20
                 }
 
-                server.behaviour = .stall(.milliseconds(300), then: .respond(status: 200, body: "ok"))
+                server.behaviour = slow
                 try await eventually("the limit falls under the slow upstream", timeout: .seconds(30)) {
                     try await Self.limit(agent) <= 12
                 }
-                let slow = try await agent.upstream("payments").adaptive
-                #expect(slow.rttShortUs > 0 && slow.rttLongUs > 0)
+                let slowed = try await agent.upstream("payments").adaptive
+                #expect(slowed.rttShortUs > 0 && slowed.rttLongUs > 0)
 
-                server.behaviour = .respond(status: 200, body: "ok")
+                server.behaviour = fast
                 try await eventually("the limit rises again once the upstream is fast", timeout: .seconds(30)) {
                     try await Self.limit(agent) >= 20
                 }

@@ -218,45 +218,153 @@ import Testing
         #expect(limiter.samples == 1)
     }
 
-    /// A closed loop, as the bulkhead lives it: `clients` callers keep `min(limit, clients)` requests
-    /// out; each takes the upstream's latency at the concurrency it started with (10 ms up to 32 in
-    /// flight, 2 ms more for each one above), so the limit hears of a change one round trip late.
+    /// A closed loop, as the bulkhead lives it: `clients(t)` callers keep `min(limit, clients)` requests
+    /// out; each takes the upstream's latency at the concurrency it started with (`base(t)` up to 32 in
+    /// flight, 2 ms more for each one above), so the limit hears of a change one round trip late. `t` is
+    /// the time since the start; `observe` sees the limiter and each answer's latency every 250 µs.
+    private static func closedLoop(
+        _ limiter: inout AdaptiveLimit,
+        for duration: Duration,
+        clients: (Duration) -> Int,
+        base: (Duration) -> Duration = { _ in .milliseconds(10) },
+        observe: (Duration, AdaptiveLimit, [Duration]) -> Void
+    ) {
+        var clock = ManualClock()
+        let start = clock.now
+        var out: [(ends: Instant, inFlight: Int, rtt: Duration)] = []
+        while clock.now - start < duration {
+            let t = clock.now - start
+            out.sort { $0.ends < $1.ends }
+            var answered: [Duration] = []
+            while let first = out.first, first.ends <= clock.now {
+                out.removeFirst()
+                limiter.record(.init(rtt: first.rtt, inFlight: first.inFlight), now: clock.now)
+                answered.append(first.rtt)
+            }
+            while out.count < min(limiter.limit, clients(t)) {
+                let inFlight = out.count + 1
+                let rtt = base(t) + .milliseconds(2) * max(0, inFlight - 32)
+                out.append((clock.now + rtt, inFlight, rtt))
+            }
+            observe(t, limiter, answered)
+            clock.advance(by: .microseconds(250))
+        }
+    }
+
     /// Windowed, neither algorithm swings: from a second after the load rose past the knee, the limit
     /// stays near the knee, and the latency with it.
     @Test(arguments: AdaptiveLimitConfiguration.Algorithm.allCases)
     func windowsKeepTheLimitNearTheKneeOfAClosedLoop(algorithm: AdaptiveLimitConfiguration.Algorithm) throws {
-        func latency(_ inFlight: Int) -> Duration { .milliseconds(10) + .milliseconds(2) * max(0, inFlight - 32) }
         var limiter = try Self.limit(algorithm, initial: 64, timeout: .milliseconds(20))
-        var clock = ManualClock()
-        var out: [(ends: Instant, inFlight: Int, rtt: Duration)] = []
         var lowest = Int.max
         var highest = 0
         var slowest = Duration.zero
-        // 16 callers for a second (the unloaded latency is learnt), then 64.
-        let loaded = clock.now + .seconds(1)
-        let settled = loaded + .seconds(1)
-        let end = loaded + .seconds(6)
-        while clock.now < end {
-            let clients = clock.now < loaded ? 16 : 64
-            out.sort { $0.ends < $1.ends }
-            while let first = out.first, first.ends <= clock.now {
-                out.removeFirst()
-                limiter.record(.init(rtt: first.rtt, inFlight: first.inFlight), now: clock.now)
-                if clock.now >= settled { slowest = max(slowest, first.rtt) }
-            }
-            while out.count < min(limiter.limit, clients) {
-                let inFlight = out.count + 1
-                out.append((clock.now + latency(inFlight), inFlight, latency(inFlight)))
-            }
-            if clock.now >= settled {
-                lowest = min(lowest, limiter.limit)
-                highest = max(highest, limiter.limit)
-            }
-            clock.advance(by: .microseconds(500))
+        // 16 callers for a second (the unloaded latency is learnt), then 64; counted from a second later.
+        Self.closedLoop(&limiter, for: .seconds(7), clients: { $0 < .seconds(1) ? 16 : 64 }) { t, limiter, answered in
+            guard t >= .seconds(2) else { return }
+            lowest = min(lowest, limiter.limit)
+            highest = max(highest, limiter.limit)
+            slowest = max(slowest, answered.max() ?? .zero)
         }
         #expect(lowest >= 16, "\(algorithm): the limit fell to \(lowest)")
         #expect(highest <= 48, "\(algorithm): the limit rose to \(highest)")
         #expect(slowest <= .milliseconds(40), "\(algorithm): an answer took \(slowest)")
-        print("\(algorithm): limit \(lowest)...\(highest), slowest answer \(slowest)")
+    }
+
+    /// Under a load that keeps every slot busy for a minute, Gradient2's long RTT stays the unloaded
+    /// latency and the limit stays at the knee. Without a ceiling (Netflix's own), the long RTT learns the
+    /// latency the tolerance allows, and the limit climbs with it (in this model with a 10.6 ms base:
+    /// 39 → 64, and the long RTT 10.6 → 47 ms, over the minute).
+    @Test func gradient2sLongRTTDoesNotDriftUnderSustainedLoad() throws {
+        var limiter = try Self.limit(.gradient2, initial: 64)
+        var highest = 0
+        var longest = Duration.zero
+        var probes = 0
+        var wasProbing = false
+        Self.closedLoop(&limiter, for: .seconds(62), clients: { $0 < .seconds(2) ? 16 : 64 }) { t, limiter, _ in
+            if limiter.isProbing, !wasProbing { probes += 1 }
+            wasProbing = limiter.isProbing
+            guard t >= .seconds(4), !limiter.isProbing else { return }
+            highest = max(highest, limiter.limit)
+            longest = max(longest, limiter.longRTT)
+        }
+        #expect(highest <= 40, "the limit rose to \(highest)")
+        #expect(longest <= .milliseconds(11), "the long RTT rose to \(longest)")
+        // One when the load first rose past half the limit (at 2 s), then one 30 s later.
+        #expect(probes == 2, "\(probes) probes in a minute")
+    }
+
+    /// A limiter that starts under a load already past the knee (64 callers, the limit at 128) takes
+    /// their latency, 74 ms, for the normal one, and the load never reaches the limit: without a
+    /// probe it would stay there. The first probe, after the long RTT's first 10 windows, measures the
+    /// upstream at half the load, and the limit comes down to the knee.
+    @Test func gradient2StartedPastTheKneeFindsIt() throws {
+        var limiter = try Self.limit(.gradient2, initial: 128)
+        var highest = 0
+        var longest = Duration.zero
+        Self.closedLoop(&limiter, for: .seconds(20), clients: { _ in 64 }) { t, limiter, _ in
+            guard t >= .seconds(10), !limiter.isProbing else { return }
+            highest = max(highest, limiter.limit)
+            longest = max(longest, limiter.longRTT)
+        }
+        #expect(highest <= 40, "the limit stayed at \(highest)")
+        #expect(longest <= .milliseconds(11), "the long RTT stayed at \(longest)")
+    }
+
+    /// An upstream that becomes twice as slow for every call, whatever the load: the long RTT, held
+    /// under the last probe's measurement, is measured again by the next probe, and the limit comes
+    /// back to the knee instead of staying where the old latency put it.
+    @Test func gradient2sProbeFollowsAnUpstreamThatBecameSlowerForEveryCall() throws {
+        var limiter = try Self.limit(.gradient2, initial: 64)
+        var lowestAfterProbe = Int.max
+        var longAtEnd = Duration.zero
+        Self.closedLoop(
+            &limiter,
+            for: .seconds(75),
+            clients: { $0 < .seconds(2) ? 16 : 64 },
+            base: { $0 < .seconds(20) ? .milliseconds(10) : .milliseconds(20) }
+        ) { t, limiter, _ in
+            guard t >= .seconds(65), !limiter.isProbing else { return }
+            lowestAfterProbe = min(lowestAfterProbe, limiter.limit)
+            longAtEnd = limiter.longRTT
+        }
+        #expect(longAtEnd >= .milliseconds(19) && longAtEnd <= .milliseconds(22), "long RTT \(longAtEnd)")
+        #expect(lowestAfterProbe >= 30, "the limit stayed at \(lowestAfterProbe)")
+    }
+
+    @Test func aProbeHalvesTheLimitUntilDrainedThenTakesTheLongRTTAndItsCeiling() throws {
+        var limiter = try Self.limit(.gradient2, initial: 40)
+        var clock = ManualClock()
+        // Eleven samples, the last one after the window's time: it closes the window with all of them.
+        func window(rtt: Duration, inFlight: Int) -> AdaptiveLimit.Change? {
+            for _ in 0..<AdaptiveLimit.windowSamples {
+                #expect(limiter.record(.init(rtt: rtt, inFlight: inFlight), now: clock.now) == nil)
+            }
+            clock.advance(by: .milliseconds(100))
+            return limiter.record(.init(rtt: rtt, inFlight: inFlight), now: clock.now)
+        }
+        // Learn 10 ms unloaded, then keep the limit binding at 15 ms until the probe is due.
+        for _ in 0..<12 { _ = window(rtt: .milliseconds(10), inFlight: 10) }
+        #expect(!limiter.isProbing)
+        var probe: AdaptiveLimit.Change?
+        for _ in 0..<400 where probe == nil {
+            let limit = limiter.limit
+            if let change = window(rtt: .milliseconds(15), inFlight: limit), limiter.isProbing { probe = change }
+        }
+        let started = try #require(probe)
+        #expect(started.to == max(4, started.from / 2))
+        #expect(started.reason == .probeStarted)
+        #expect(started.description.contains("to measure the RTT at half the load"))
+        // The window that drains changes nothing; the next one's RTT becomes the long RTT.
+        #expect(window(rtt: .milliseconds(30), inFlight: started.to) == nil)
+        #expect(limiter.isProbing)
+        let ended = window(rtt: .milliseconds(12), inFlight: started.to)
+        #expect(!limiter.isProbing)
+        #expect(limiter.longRTT == .milliseconds(12))
+        #expect(ended?.from == started.to)
+        #expect(ended?.reason == .probeEnded)
+        // And its ceiling until the next probe: slower windows at the full limit do not raise it.
+        for _ in 0..<20 { _ = window(rtt: .milliseconds(30), inFlight: limiter.limit) }
+        #expect(limiter.longRTT == .milliseconds(12))
     }
 }
