@@ -87,6 +87,10 @@ struct AdaptiveConcurrencyTests {
             let gauge = try #require(metrics.value("levee_bulkhead_limit", ["upstream": "payments"]))
             #expect(gauge >= 2 && gauge <= 32)
             #expect((metrics.value("levee_bulkhead_limit_changes_total", ["upstream": "payments"]) ?? 0) >= 3)
+            // Gradient2 probes once its first 10 windows are in (the callers keep the limit binding);
+            // AIMD never does.
+            let probes = try #require(metrics.value("levee_bulkhead_limit_probes_total", ["upstream": "payments"]))
+            #expect(algorithm == "gradient2" ? probes >= 1 : probes == 0)
             #expect((metrics.value("levee_bulkhead_rtt_long_seconds", ["upstream": "payments"]) ?? 0) > 0)
         }
         try await server.stop()

@@ -31,6 +31,8 @@ public enum MetricName {
     public static let bulkheadRTTShort = "levee_bulkhead_rtt_short_seconds"
     public static let bulkheadRTTLong = "levee_bulkhead_rtt_long_seconds"
     public static let bulkheadLimitChanges = "levee_bulkhead_limit_changes_total"
+    /// Gradient2's probes: the limit halved for a few round trips to measure the RTT at half the load.
+    public static let bulkheadLimitProbes = "levee_bulkhead_limit_probes_total"
     public static let serviceLevel = "levee_service_level"
     public static let gossipMembers = "levee_gossip_members"
     public static let gossipProbes = "levee_gossip_probes_total"

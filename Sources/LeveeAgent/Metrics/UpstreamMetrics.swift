@@ -20,6 +20,9 @@ public struct UpstreamMetrics: Sendable {
     let attemptDuration: Timer
     /// `levee_bulkhead_limit_changes_total{upstream}`: how often the adaptive limit moved.
     let limitChanges: Counter
+    /// `levee_bulkhead_limit_probes_total{upstream}`: how often Gradient2 halved the limit to measure
+    /// the RTT at half the load.
+    let limitProbes: Counter
 
     /// Why a call was refused without reaching the upstream: `levee_rejections_total{cause}`.
     public enum RejectionCause: String, CaseIterable, Sendable {
@@ -83,11 +86,13 @@ public struct UpstreamMetrics: Sendable {
         callDuration = Timer(label: MetricName.callDuration, dimensions: label, factory: factory)
         attemptDuration = Timer(label: MetricName.attemptDuration, dimensions: label, factory: factory)
         limitChanges = Counter(label: MetricName.bulkheadLimitChanges, dimensions: label, factory: factory)
+        limitProbes = Counter(label: MetricName.bulkheadLimitProbes, dimensions: label, factory: factory)
     }
 
-    /// The adaptive limit of the bulkhead moved.
-    func recordLimitChange() {
+    /// The adaptive limit of the bulkhead moved (a probe's start counts as a probe too).
+    func recordLimitChange(_ change: AdaptiveLimit.Change) {
         limitChanges.increment()
+        if change.reason == .probeStarted { limitProbes.increment() }
     }
 
     /// A call ended: its outcome, its fallback, its duration.

@@ -265,7 +265,7 @@ public final class UpstreamRuntime: Sendable {
     /// Counts a change of the adaptive limit and logs it: one line at once, then at most one a second
     /// with how many changes it stands for (the limit may move on every attempt).
     func note(_ change: AdaptiveLimit.Change) {
-        metrics.recordLimitChange()
+        metrics.recordLimitChange(change)
         let now = clock.now()
         let logged = limitLog.withLock { $0.shouldLog(now: now) }
         guard let skipped = logged else { return }
