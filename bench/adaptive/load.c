@@ -286,6 +286,19 @@ static void client_done(run *r, client *c) {
     r->in_flight_or_waiting--;
 }
 
+/* Whether something that happened at `t` counts: within the step's measured span. */
+static int counted(const run *r, int64_t t) {
+    return t >= r->count_from && t <= r->stop_at;
+}
+
+/* The connection failed at `at`: count the error, close it, and connect again in 10 ms. */
+static void client_fail(run *r, client *c, int index, int64_t at) {
+    r->errors += counted(r, at);
+    client_close(r, c);
+    c->state = SLEEPING;
+    heap_push(&r->timers, now_ns() + 10000000, index);
+}
+
 static void client_send(run *r, client *c, int index);
 
 static void client_connect(run *r, client *c, int index) {
@@ -300,10 +313,7 @@ static void client_connect(run *r, client *c, int index) {
     } else if (errno == EINPROGRESS) {
         c->state = CONNECTING;
     } else {
-        r->errors += now_ns() >= r->count_from;
-        client_close(r, c);
-        c->state = SLEEPING;
-        heap_push(&r->timers, now_ns() + 10000000, index);
+        client_fail(r, c, index, now_ns());
     }
 }
 
@@ -313,10 +323,7 @@ static void client_send(run *r, client *c, int index) {
     c->sent_at = now_ns();
     c->state = AWAITING;
     if (write(c->fd, r->request, r->request_len) != (ssize_t)r->request_len) {
-        r->errors += c->sent_at >= r->count_from;
-        client_close(r, c);
-        c->state = SLEEPING;
-        heap_push(&r->timers, now_ns() + 10000000, index);
+        client_fail(r, c, index, c->sent_at);
     }
 }
 
@@ -361,10 +368,7 @@ static void client_readable(run *r, client *c, int index) {
     if (got < 0 && errno == EAGAIN) return;
     int64_t now = now_ns();
     if (got <= 0) {
-        r->errors += now >= r->count_from;
-        client_close(r, c);
-        c->state = SLEEPING;
-        heap_push(&r->timers, now + 10000000, index);
+        client_fail(r, c, index, now);
         return;
     }
     c->len += (int)got;
@@ -372,14 +376,14 @@ static void client_readable(run *r, client *c, int index) {
     int status = client_answer(c, &close_after);
     if (status == 0) return;
     c->len = 0;
-    int counted = now >= r->count_from && now <= r->stop_at;
+    int in_span = counted(r, now);
     if (status == 200) {
-        if (counted) sample_add(&r->ok, now - c->sent_at);
+        if (in_span) sample_add(&r->ok, now - c->sent_at);
         c->refused_in_a_row = 0;
     } else if (status == 503) {
-        r->rejected += counted;
+        r->rejected += in_span;
     } else {
-        r->errors += counted;
+        r->errors += in_span;
     }
     if (status < 0 || close_after) client_close(r, c);
     if (status == 503) {
@@ -442,10 +446,7 @@ static void step(int port, const char *request, int clients, double seconds, dou
                 socklen_t size = sizeof error;
                 getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &size);
                 if (error) {
-                    r.errors += now_ns() >= r.count_from;
-                    client_close(&r, c);
-                    c->state = SLEEPING;
-                    heap_push(&r.timers, now_ns() + 10000000, index);
+                    client_fail(&r, c, index, now_ns());
                 } else {
                     client_send(&r, c, index);
                 }
