@@ -1,6 +1,6 @@
-// The `proxy` fuzz target: bytes from an app's connection → the proxy listener's pipeline as
-// `ProxyListener` builds it (the connection's `HTTPConnectionLimiter`, NIO's `HTTPRequestDecoder`, the
-// real `ProxyConnectionHandler`, the response encoder) in an `EmbeddedChannel` → `ProxyRequest.parse` (option headers, Host and
+// The `proxy` fuzz target: bytes from an app's connection → the proxy listener's pipeline, built by the
+// listener's own `ProxyConnectionHandler.addServing` after the connection's `HTTPConnectionLimiter`
+// (NIO's `HTTPRequestDecoder`, the real `ProxyConnectionHandler`, the response encoder) in an `EmbeddedChannel` → `ProxyRequest.parse` (option headers, Host and
 // absolute-form targets, hop-by-hop headers) → the answer written back. The registry has no upstream,
 // so a request that parses is answered 404 without a socket; the request it would have forwarded is
 // also encoded as the HTTP/1.1 executor would send it. Compiled by scripts/fuzz-all into the
@@ -49,15 +49,15 @@ enum ProxyHeadFuzz {
             let runner = LoopCallRunner(loop: channel.eventLoop)
             runner.finish()
             let limiter = HTTPConnectionLimiter(state: limits)
-            try channel.pipeline.syncOperations.addHandler(limiter)
-            try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
-            try channel.pipeline.syncOperations.addHandler(
-                ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(limiter)
+            let handler = try ProxyConnectionHandler.addServing(
+                to: pipeline,
+                service: service,
+                runner: runner,
+                limiter: limiter
             )
-            try channel.pipeline.syncOperations.addHandler(ForwardedRequestEncoder())
-            try channel.pipeline.syncOperations.addHandler(
-                ProxyConnectionHandler(service: service, runner: runner, limiter: limiter)
-            )
+            try pipeline.addHandler(ForwardedRequestEncoder(), position: .before(handler))
             let split = input.isEmpty ? 0 : Int(input[0]) % (input.count + 1)
             for part in [input[..<split], input[split...]] where !part.isEmpty {
                 try channel.writeInbound(ByteBuffer(bytes: part))

@@ -208,3 +208,22 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         limiter.refuse(parserError)
     }
 }
+
+extension ProxyConnectionHandler {
+    /// Adds what serves an app connection after its `limiter` (already in `pipeline`): the response
+    /// encoder, NIO's request decoder, and the handler itself, which it returns. The listener and the
+    /// `proxy` fuzz target both build the pipeline here, so that the fuzzer reads what apps reach.
+    @discardableResult
+    static func addServing(
+        to pipeline: ChannelPipeline.SynchronousOperations,
+        service: ProxyService,
+        runner: LoopCallRunner,
+        limiter: HTTPConnectionLimiter
+    ) throws -> ProxyConnectionHandler {
+        let handler = ProxyConnectionHandler(service: service, runner: runner, limiter: limiter)
+        try pipeline.addHandler(HTTPResponseEncoder())
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try pipeline.addHandler(handler)
+        return handler
+    }
+}

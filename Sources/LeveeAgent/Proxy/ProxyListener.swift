@@ -2,7 +2,6 @@ import Glibc
 import LeveeConfiguration
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
@@ -71,12 +70,11 @@ struct ProxyListener: Service {
                     try channel.pipeline.syncOperations.addHandler(limiter)
                     guard !limiter.isRefusing else { return }
                     connections.add(channel)
-                    try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))
-                    )
-                    try channel.pipeline.syncOperations.addHandler(
-                        ProxyConnectionHandler(service: service, runner: runner, limiter: limiter)
+                    try ProxyConnectionHandler.addServing(
+                        to: channel.pipeline.syncOperations,
+                        service: service,
+                        runner: runner,
+                        limiter: limiter
                     )
                 }
             }
