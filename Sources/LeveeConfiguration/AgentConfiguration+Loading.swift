@@ -48,7 +48,7 @@ extension AgentConfiguration {
 
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml, .default, .default, .utf8)
+            root = try Yams.compose(yaml: yaml, .basic, .default, .utf8)
         } catch {
             throw ConfigurationFileError(syntax: error, file: file, yaml: yaml)
         }

@@ -32,7 +32,7 @@ extension ChaosExperiment {
     public static func parse(yaml: String, file: String) throws(ConfigurationFileError) -> ChaosExperiment {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml, .default, .default, .utf8)
+            root = try Yams.compose(yaml: yaml, .basic, .default, .utf8)
         } catch {
             throw ConfigurationFileError(syntax: error, file: file, yaml: yaml)
         }
