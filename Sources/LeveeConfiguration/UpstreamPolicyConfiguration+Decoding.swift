@@ -135,6 +135,16 @@ extension AdaptiveLimitConfiguration {
         try section.read("smoothing", into: &smoothing, expected: "a number in (0, 1] such as 0.2")
         try section.read("timeout", into: &timeout)
         try section.read("backoff_ratio", into: &backoffRatio, expected: "a number in [0.5, 1) such as 0.9")
+        if let node = section["probe_interval"] {
+            let text = try node.string(expected: Self.probeIntervalExpected)
+            if text.lowercased() == "off" {
+                probeInterval = nil
+            } else if let duration = DurationSyntax.parse(text) {
+                probeInterval = duration
+            } else {
+                throw node.error(expected: Self.probeIntervalExpected)
+            }
+        }
     }
 }
 

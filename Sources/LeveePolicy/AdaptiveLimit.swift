@@ -14,7 +14,8 @@
 /// - gradient = clamp(tolerance · long / short, 0.5, 1); new = limit · gradient + 4;
 ///   limit ← (1 − smoothing) · limit + smoothing · new, clamped into [min, max];
 /// - Levee's one departure: the long RTT never rises above the latency a probe last measured at half
-///   the load (``record(_:now:)``, every 30 s while the limit binds), because Netflix's average drifts
+///   the load (``record(_:now:)``, every `probe_interval`, 30 s, while the limit binds; `off` keeps
+///   Netflix's average alone), because Netflix's average drifts
 ///   up with the load it is meant to judge (concurrency-limits #137).
 ///
 /// AIMD (Netflix `AIMDLimit._update`), on the whole-number limit L:
@@ -113,10 +114,6 @@ public struct AdaptiveLimit: Sendable {
     public static let minimumWindow = Duration.milliseconds(1)
     public static let maximumWindow = Duration.seconds(1)
 
-    /// Gradient2: how often the limiter checks its long RTT against the upstream's latency at half the
-    /// limit, while the limit binds and the latency is above the long RTT (``record(_:now:)``).
-    public static let probeInterval = Duration.seconds(30)
-
     /// A check of the long RTT in progress: the limit is `limit` for the windows that let the calls
     /// admitted above it finish (`draining`: until a window's calls all started with at most `limit` in
     /// flight, or `maximumDrainingWindows` have passed), then for one window whose average RTT becomes
@@ -193,7 +190,11 @@ public struct AdaptiveLimit: Sendable {
         let change = record(sample)
         // The first probe is due as soon as the long RTT's first average is in: a limiter that started
         // under a load past the knee took that load's latency for the normal one.
-        if nextProbe == nil, samples >= UInt64(AdaptiveLimitConfiguration.longRTTWarmup) { nextProbe = now }
+        if nextProbe == nil, configuration.probeInterval != nil,
+            samples >= UInt64(AdaptiveLimitConfiguration.longRTTWarmup)
+        {
+            nextProbe = now
+        }
         guard inControl else { return change }
         return startProbeIfDue(inFlight: sample.inFlight, now: now) ?? change
     }
@@ -210,11 +211,12 @@ public struct AdaptiveLimit: Sendable {
     /// limit would climb with it past the upstream's knee, without end (Netflix concurrency-limits
     /// #137, "Gradient2 drifts"); a limiter that started under a load already past the knee would take
     /// that load's latency for the normal one. So the latency is measured by a probe: after the first
-    /// 10 windows and then every ``probeInterval`` while the limit is in control, the limit becomes
-    /// half the calls in flight until the calls above it have finished, and the next window's average
-    /// RTT, taken at half the load, becomes the long RTT and its ceiling until the next probe. An
-    /// upstream that became slower for every call raises the ceiling at the next probe. A probe sheds
-    /// (or queues) half the load for a few round trips every 30 s.
+    /// 10 windows and then every `probe_interval` (30 s) while the limit is in control, the limit
+    /// becomes half the calls in flight until the calls above it have finished, and the next window's
+    /// average RTT, taken at half the load, becomes the long RTT and its ceiling until the next probe.
+    /// An upstream that became slower for every call raises the ceiling at the next probe. A probe
+    /// sheds (or queues) half the load for a few round trips each time. `probe_interval: off` never
+    /// probes: the long RTT is then Netflix's average alone, and has no ceiling.
     private mutating func startProbeIfDue(inFlight: Int, now: Instant) -> Change? {
         guard configuration.algorithm == .gradient2, let due = nextProbe, now >= due else { return nil }
         let from = limit
@@ -232,7 +234,7 @@ public struct AdaptiveLimit: Sendable {
             return nil
         case .measuring(let limit):
             probe = nil
-            nextProbe = now + Self.probeInterval
+            nextProbe = configuration.probeInterval.map { now + $0 }
             let rtt = Double(max(sample.rtt.nanoseconds, 1_000))
             shortNanoseconds = rtt
             longNanoseconds = rtt

@@ -33,6 +33,10 @@ public struct AdaptiveLimitConfiguration: Hashable, Sendable {
     public var timeout: Duration
     /// AIMD: the factor a drop multiplies the limit by (`backoff_ratio`, Netflix 0.9, in [0.5, 1)).
     public var backoffRatio: Double
+    /// Gradient2: how often a probe measures the RTT at half the load again, the long RTT's ceiling
+    /// (`probe_interval`, 30 s); nil (`off`): never, and the long RTT is Netflix's average alone, which
+    /// drifts up under a load that keeps the slots busy (``AdaptiveLimit``).
+    public var probeInterval: Duration?
 
     /// Gradient2: how much the limit may grow above the current one while latency is steady (Netflix
     /// `queueSize`, fixed at its default of 4).
@@ -50,7 +54,8 @@ public struct AdaptiveLimitConfiguration: Hashable, Sendable {
         tolerance: Double = 1.5,
         smoothing: Double = 0.2,
         timeout: Duration = .seconds(5),
-        backoffRatio: Double = 0.9
+        backoffRatio: Double = 0.9,
+        probeInterval: Duration? = Self.defaultProbeInterval
     ) {
         self.algorithm = algorithm
         self.min = min
@@ -60,7 +65,13 @@ public struct AdaptiveLimitConfiguration: Hashable, Sendable {
         self.smoothing = smoothing
         self.timeout = timeout
         self.backoffRatio = backoffRatio
+        self.probeInterval = probeInterval
     }
+
+    /// Gradient2's `probe_interval` when the file does not set it.
+    public static let defaultProbeInterval: Duration? = .seconds(30)
+    /// The shortest `probe_interval`: a probe halves the limit for a few round trips.
+    public static let minimumProbeInterval = Duration.seconds(1)
 
     /// The largest `max` accepted.
     public static let maxLimit = 1 << 20
@@ -70,7 +81,7 @@ public struct AdaptiveLimitConfiguration: Hashable, Sendable {
 
     /// The YAML keys of `bulkhead.adaptive`.
     public static let keys = [
-        "algorithm", "min", "max", "initial", "tolerance", "smoothing", "timeout", "backoff_ratio",
+        "algorithm", "min", "max", "initial", "tolerance", "smoothing", "timeout", "backoff_ratio", "probe_interval",
     ]
 
     /// `min` when the file does not set it: 4, or `max` when the file sets a smaller one.
@@ -132,5 +143,16 @@ public struct AdaptiveLimitConfiguration: Hashable, Sendable {
             "\(backoffRatio)",
             expected: "a number in [0.5, 1) such as 0.9"
         )
+        if let probeInterval {
+            try ConfigurationError.require(
+                probeInterval >= Self.minimumProbeInterval,
+                "probe_interval",
+                probeInterval.configDescription,
+                expected: Self.probeIntervalExpected
+            )
+        }
     }
+
+    /// What `probe_interval` may be.
+    public static let probeIntervalExpected = "a duration ≥ 1s such as 30s, or off"
 }

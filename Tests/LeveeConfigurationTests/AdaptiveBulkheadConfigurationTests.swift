@@ -19,7 +19,7 @@ struct AdaptiveBulkheadConfigurationTests {
         #expect(try Self.bulkhead("{ adaptive: {} }").adaptive == .defaults)
         let full = try Self.bulkhead(
             "{ adaptive: { algorithm: gradient2, min: 8, max: 100, initial: 16, tolerance: 2, smoothing: 0.5, "
-                + "timeout: 40ms, backoff_ratio: 0.75 } }"
+                + "timeout: 40ms, backoff_ratio: 0.75, probe_interval: 2m } }"
         )
         #expect(
             full.adaptive
@@ -31,9 +31,12 @@ struct AdaptiveBulkheadConfigurationTests {
                     tolerance: 2,
                     smoothing: 0.5,
                     timeout: .milliseconds(40),
-                    backoffRatio: 0.75
+                    backoffRatio: 0.75,
+                    probeInterval: .seconds(120)
                 )
         )
+        #expect(AdaptiveLimitConfiguration.defaults.probeInterval == .seconds(30))
+        #expect(try Self.bulkhead("{ adaptive: { probe_interval: off } }").adaptive?.probeInterval == nil)
         // A `max` below the default `min`, or a `min` above the default `max`, moves the unset one.
         #expect(try Self.bulkhead("{ adaptive: { max: 2 } }").adaptive?.min == 2)
         #expect(try Self.bulkhead("{ adaptive: { min: 600 } }").adaptive?.max == 600)
@@ -47,6 +50,8 @@ struct AdaptiveBulkheadConfigurationTests {
         ("{ adaptive: { backoff_ratio: 1 } }", "upstreams.payments.bulkhead.adaptive.backoff_ratio", "[0.5, 1)"),
         ("{ adaptive: { smoothing: 0 } }", "upstreams.payments.bulkhead.adaptive.smoothing", "(0, 1]"),
         ("{ adaptive: { timeout: 0s } }", "upstreams.payments.bulkhead.adaptive.timeout", "a duration > 0"),
+        ("{ adaptive: { probe_interval: 500ms } }", "upstreams.payments.bulkhead.adaptive.probe_interval", "≥ 1s"),
+        ("{ adaptive: { probe_interval: never } }", "upstreams.payments.bulkhead.adaptive.probe_interval", "or off"),
         ("{ adaptive: { mn: 4 } }", "upstreams.payments.bulkhead.adaptive.mn", "one of the keys algorithm, min"),
     ])
     func badValuesNameTheirKeyPath(section: String, keyPath: String, expected: String) throws {

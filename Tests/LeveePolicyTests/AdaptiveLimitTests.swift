@@ -9,7 +9,8 @@ import Testing
         min: Int = 4,
         max: Int = 512,
         initial: Int,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = .seconds(5),
+        probeInterval: Duration? = AdaptiveLimitConfiguration.defaultProbeInterval
     ) throws -> AdaptiveLimit {
         try AdaptiveLimit(
             configuration: AdaptiveLimitConfiguration(
@@ -17,7 +18,8 @@ import Testing
                 min: min,
                 max: max,
                 initial: initial,
-                timeout: timeout
+                timeout: timeout,
+                probeInterval: probeInterval
             ),
             maxConcurrent: 64
         )
@@ -292,6 +294,34 @@ import Testing
         #expect(longest <= .milliseconds(11), "the long RTT rose to \(longest)")
         // One when the load first rose past half the limit (at 2 s), then one 30 s later.
         #expect(probes == 2, "\(probes) probes in a minute")
+    }
+
+    /// `probe_interval` sets how often the probe comes; `off` never probes, and the long RTT is Netflix's
+    /// average alone: under the same minute of load it drifts up past the unloaded latency and the limit
+    /// climbs past the knee with it, as Netflix's Gradient2 does (concurrency-limits #137).
+    @Test(arguments: [(Duration?.some(.seconds(10)), 6), (nil, 0)])
+    func probeIntervalSetsHowOftenTheProbeComes(interval: Duration?, expected: Int) throws {
+        var limiter = try Self.limit(.gradient2, initial: 64, probeInterval: interval)
+        var highest = 0
+        var longest = Duration.zero
+        var probes = 0
+        var wasProbing = false
+        Self.closedLoop(&limiter, for: .seconds(62), clients: { $0 < .seconds(2) ? 16 : 64 }) { t, limiter, _ in
+            if limiter.isProbing, !wasProbing { probes += 1 }
+            wasProbing = limiter.isProbing
+            guard t >= .seconds(4), !limiter.isProbing else { return }
+            highest = max(highest, limiter.limit)
+            longest = max(longest, limiter.longRTT)
+        }
+        // Every 10 s from the first, at 2 s: 2, 12, …, 52 s (each a few windows later than due).
+        #expect(probes == expected, "\(probes) probes in a minute")
+        if interval == nil {
+            #expect(longest > .milliseconds(20), "the long RTT stayed at \(longest)")
+            #expect(highest > 40, "the limit stayed at \(highest)")
+        } else {
+            #expect(highest <= 40, "the limit rose to \(highest)")
+            #expect(longest <= .milliseconds(11), "the long RTT rose to \(longest)")
+        }
     }
 
     /// A limiter that starts under a load already past the knee (64 callers, the limit at 128) takes
