@@ -15,8 +15,8 @@
 ///   limit ← (1 − smoothing) · limit + smoothing · new, clamped into [min, max];
 /// - Levee's one departure: the long RTT never rises above the latency a probe last measured at half
 ///   the load (``record(_:now:)``, every `probe_interval`, 30 s, while the limit binds; `off` keeps
-///   Netflix's average alone), because Netflix's average drifts
-///   up with the load it is meant to judge (concurrency-limits #137).
+///   Netflix's average alone), because Netflix's average drifts up with the load it is meant to judge
+///   (concurrency-limits #137).
 ///
 /// AIMD (Netflix `AIMDLimit._update`), on the whole-number limit L:
 /// - a drop (a timed-out attempt, or one slower than `timeout`): L ← ⌊L · backoff_ratio⌋;
