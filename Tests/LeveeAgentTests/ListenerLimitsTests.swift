@@ -118,8 +118,30 @@ struct ListenerLimitsTests {
             #expect(try await Self.hits(agent, "read_timeout", "guard") == 1)
             #expect(try await Self.hits(agent, "idle_timeout", "guard") >= 20)
             #expect(try await Self.hits(agent, "idle_timeout", "proxy") >= 20)
-            // The agent still answers, on new connections.
-            _ = try await calls()
+            // The agent still answers, on new connections. Not on the harness's own Guard connection: it
+            // has been idle since the calls above, and idle_timeout (3 s) may be closing it just now; a
+            // call that races that close fails UNAVAILABLE ("no subchannel available"), as any gRPC
+            // client's call without wait-for-ready does.
+            try await withGRPCClient(
+                transport: .http2NIOPosix(target: .unixDomainSocket(path: socket), transportSecurity: .plaintext)
+            ) { connection in
+                let client = Levee_V1_Guard.Client(wrapping: connection)
+                var request = Levee_V1_CallRequest()
+                request.upstream = "orders"
+                request.http.method = "GET"
+                request.http.path = "/"
+                for _ in 0..<20 {
+                    #expect(try await client.call(request).outcome == .ok)
+                    let proxied = try await TestHTTPConnection.send(
+                        port: proxyPort,
+                        method: "GET",
+                        uri: "/",
+                        headers: [("host", "orders")],
+                        body: ""
+                    )
+                    #expect(proxied.status == 200)
+                }
+            }
         }
         try await server.stop()
     }
