@@ -40,10 +40,16 @@ struct ListenerLimitsTests {
             let socket = agent.configuration.listen.socket
             // A baseline of the calls the other clients make.
             let clock = ContinuousClock()
-            func calls() async throws -> Duration {
+            /// 50 Guard calls (through `guardClient`, the harness's own by default) and 50 proxied requests.
+            func calls(_ guardClient: Levee_V1_Guard.Client<HTTP2ClientTransport.Posix>? = nil) async throws -> Duration
+            {
+                var request = Levee_V1_CallRequest()
+                request.upstream = "orders"
+                request.http.method = "GET"
+                request.http.path = "/"
                 let start = clock.now
                 for _ in 0..<50 {
-                    #expect(try await agent.call("orders").outcome == .ok)
+                    #expect(try await (guardClient ?? agent.guardClient).call(request).outcome == .ok)
                     let proxied = try await TestHTTPConnection.send(
                         port: proxyPort,
                         method: "GET",
@@ -125,22 +131,7 @@ struct ListenerLimitsTests {
             try await withGRPCClient(
                 transport: .http2NIOPosix(target: .unixDomainSocket(path: socket), transportSecurity: .plaintext)
             ) { connection in
-                let client = Levee_V1_Guard.Client(wrapping: connection)
-                var request = Levee_V1_CallRequest()
-                request.upstream = "orders"
-                request.http.method = "GET"
-                request.http.path = "/"
-                for _ in 0..<20 {
-                    #expect(try await client.call(request).outcome == .ok)
-                    let proxied = try await TestHTTPConnection.send(
-                        port: proxyPort,
-                        method: "GET",
-                        uri: "/",
-                        headers: [("host", "orders")],
-                        body: ""
-                    )
-                    #expect(proxied.status == 200)
-                }
+                _ = try await calls(Levee_V1_Guard.Client(wrapping: connection))
             }
         }
         try await server.stop()
