@@ -19,6 +19,12 @@ final class HTTP1ConnectionPool: @unchecked Sendable {
     /// Every open connection, busy or idle, for shutdown.
     private var open: [ObjectIdentifier: HTTP1ConnectionHandler] = [:]
     private var isShutDown = false
+    /// The exchanges in flight, each with its deadline, and the pool's one timer for them, armed for
+    /// the earliest deadline it has seen. An exchange that ends leaves the list at once; the timer is
+    /// not moved for it, so a busy pool costs no timer work per request.
+    private var watched: [HTTP1Exchange] = []
+    private var timer: Scheduled<Void>?
+    private var timerAt = NIODeadline.distantFuture
 
     init(loop: any EventLoop, settings: HTTP1Executor.Settings) {
         self.loop = loop
@@ -40,7 +46,7 @@ final class HTTP1ConnectionPool: @unchecked Sendable {
             return
         }
         let head = Self.head(for: request, endpoint: endpoint, remaining: remaining)
-        exchange.arm(deadline: .now() + .nanoseconds(timeout.nanoseconds), on: loop)
+        watch(exchange, until: .now() + .nanoseconds(timeout.nanoseconds))
         if let connection = takeIdle(endpoint) {
             exchange.connection = connection
             connection.send(head, body: request.body, exchange: exchange)
@@ -92,6 +98,43 @@ final class HTTP1ConnectionPool: @unchecked Sendable {
         isShutDown = true
         idle = [:]
         for connection in open.values { connection.close() }
+    }
+
+    /// Fails `exchange` as timed out (and closes its connection) if it has not ended by `deadline`.
+    private func watch(_ exchange: HTTP1Exchange, until deadline: NIODeadline) {
+        guard !exchange.isFinished else { return }
+        exchange.deadline = deadline
+        exchange.watcher = self
+        exchange.watchSlot = watched.count
+        watched.append(exchange)
+        if deadline < timerAt { arm(at: deadline) }
+    }
+
+    /// `exchange` has ended: out of the list, in O(1) (the last one takes its place).
+    func unwatch(_ exchange: HTTP1Exchange) {
+        loop.assertInEventLoop()
+        let slot = exchange.watchSlot
+        let last = watched.removeLast()
+        if last !== exchange {
+            watched[slot] = last
+            last.watchSlot = slot
+        }
+    }
+
+    private func arm(at deadline: NIODeadline) {
+        timer?.cancel()
+        timerAt = deadline
+        timer = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in expire() }
+    }
+
+    /// The timer fired: the exchanges whose deadline has passed time out, and the timer is armed
+    /// again for the earliest deadline left.
+    private func expire() {
+        timer = nil
+        timerAt = .distantFuture
+        let now = NIODeadline.now()
+        for exchange in watched.filter({ $0.deadline <= now }) { exchange.timeOut() }
+        if let next = watched.lazy.map(\.deadline).min() { arm(at: next) }
     }
 
     private func takeIdle(_ endpoint: EndpointAddress) -> HTTP1ConnectionHandler? {

@@ -10,20 +10,22 @@ final class HTTP1Exchange: @unchecked Sendable {
     let promise: EventLoopPromise<AttemptResult>
     /// The connection the request went on, once it has one: a timeout or a cancellation closes it.
     var connection: HTTP1ConnectionHandler?
-    private var timeout: Scheduled<Void>?
+    /// When the attempt times out, and the pool whose timer watches for it until the exchange ends
+    /// (``HTTP1ConnectionPool/watch(_:until:)``), with the exchange's place in its list.
+    var deadline = NIODeadline.distantFuture
+    var watcher: HTTP1ConnectionPool?
+    var watchSlot = 0
     private(set) var isFinished = false
 
     init(promise: EventLoopPromise<AttemptResult>) {
         self.promise = promise
     }
 
-    /// Fails the exchange as timed out (and closes its connection) when `deadline` passes first.
-    func arm(deadline: NIODeadline, on loop: any EventLoop) {
-        timeout = loop.scheduleTask(deadline: deadline) { [self] in
-            guard !isFinished else { return }
-            finish(.failed(.timeout, detail: "attempt timed out"))
-            connection?.close()
-        }
+    /// The deadline passed first: the exchange fails as timed out, its connection closes.
+    func timeOut() {
+        guard !isFinished else { return }
+        finish(.failed(.timeout, detail: "attempt timed out"))
+        connection?.close()
     }
 
     /// The caller gave up: the exchange ends as cancelled, its connection closes.
@@ -36,8 +38,8 @@ final class HTTP1Exchange: @unchecked Sendable {
     func finish(_ result: AttemptResult) {
         guard !isFinished else { return }
         isFinished = true
-        timeout?.cancel()
-        timeout = nil
+        watcher?.unwatch(self)
+        watcher = nil
         connection = nil
         promise.succeed(result)
     }
