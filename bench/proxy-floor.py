@@ -9,6 +9,8 @@ Measures, in alternating rounds against the same nginx (one worker, the body of 
                  connection on one event loop, bytes forwarded as they arrive (NIO's channels only)
   nio-codec      bench/proxy-floor `codec`: the same pairing with NIO's HTTP/1.1 codec on both
                  connections, each part forwarded as decoded (NIO's codec, no pool, no policy)
+  nio-heads      bench/proxy-floor `heads`: the same pairing, each message framed as bytes (its head's
+                 end found, `content-length` read without making strings, a `via` line added)
   levee[-NAME]   the agent's proxy listener (`Host: nginx`), one event loop (LEVEE_EVENT_LOOPS=1);
                  once per --levee binary, so that two builds are compared in the same rounds
 
@@ -141,6 +143,7 @@ def main():
         ("haproxy-tcp", lambda: start_haproxy(tmp, "tcp", upstream)),
         ("nio-bytes", lambda: start_floor(tmp, floor, "bytes", upstream)),
         ("nio-codec", lambda: start_floor(tmp, floor, "codec", upstream)),
+        ("nio-heads", lambda: start_floor(tmp, floor, "heads", upstream)),
     ] + [(name, lambda path=path: start_levee(tmp, path, upstream)) for name, path in agents]
     rows = {name: [] for name, _ in fronts}
     direct = []
